@@ -1,0 +1,328 @@
+import { type Clock, systemClock } from '../clock/clock.js';
+import { BulwarkError } from '../errors/bulwark-error.js';
+import { toBulwarkError } from '../errors/classify.js';
+import { ConfigError, NotFoundError, TimeoutError } from '../errors/errors.js';
+import { createEventBus, type EventBus } from '../events/event-bus.js';
+import { assertMiddlewareOrder, compose, splitByLevel } from '../middleware/compose.js';
+import type { Handler, MiddlewareV1 } from '../middleware/middleware.js';
+import type { CacheControl, CallContext, CallMetadata, ProviderV1 } from '../provider.js';
+import { createFallbackRouter } from '../routing/fallback-router.js';
+import type { RoutingStrategyV1, TargetHandle } from '../routing/routing-strategy.js';
+import type { ModelAlias, Target } from '../routing/target.js';
+import type { ChatRequest } from '../types/chat-request.js';
+import type { AttemptRecord, ChatResponse } from '../types/chat-response.js';
+import type { StreamEvent } from '../types/stream-event.js';
+import { linkSignals } from '../util/abort.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import { validateChatRequest } from '../validation/validate-request.js';
+import { recordAttempts } from './attempt-recorder.js';
+
+export interface BulwarkOptions {
+  /** Providers by the name targets use. An array uses each provider's own `name`. */
+  providers: Record<string, ProviderV1> | readonly ProviderV1[];
+  /** Model aliases: the name callers use → ordered targets (or the full alias object). */
+  models?: Record<string, ModelAlias | Target[]>;
+  /**
+   * Middleware, outermost first, in the documented stage order (see `MiddlewareStage`). Call-level
+   * ones run once per call; target-level ones (retry, breaker, limiter, timeout) around each target.
+   */
+  middleware?: readonly MiddlewareV1[];
+  /** How targets are chosen and walked. Default: `createFallbackRouter()`. */
+  routing?: RoutingStrategyV1;
+  clock?: Clock;
+  logger?: Logger;
+  events?: EventBus;
+  /**
+   * Let a model name that is not an alias through when exactly one provider serves it (or it is written
+   * `provider/model`). Default true.
+   */
+  passThrough?: boolean;
+  /** Validate every request before any network call. Default true. */
+  validateRequests?: boolean;
+  /** Skip the middleware order check (for unusual pipelines you have reasoned about). Default false. */
+  allowAnyMiddlewareOrder?: boolean;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Total time the call may take, retries and fallbacks included. */
+  timeoutMs?: number;
+  metadata?: CallMetadata;
+  cache?: CacheControl;
+  /** Use this id instead of a generated one. */
+  callId?: string;
+}
+
+/** A running streamed call: iterate it for events; `trail` fills in as attempts are made. */
+export interface BulwarkStream extends AsyncIterable<StreamEvent> {
+  readonly callId: string;
+  readonly trail: readonly AttemptRecord[];
+}
+
+export interface Bulwark {
+  chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse>;
+  stream(request: ChatRequest, options?: CallOptions): BulwarkStream;
+  /** The targets a model name resolves to (alias or pass-through); throws `NotFoundError` otherwise. */
+  resolve(model: string): ModelAlias;
+  /** The configured aliases. */
+  readonly aliases: readonly string[];
+  readonly providers: ReadonlyMap<string, ProviderV1>;
+  readonly events: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Closes every provider. */
+  close(): Promise<void>;
+}
+
+const passThroughCacheLimit = 1000;
+
+/**
+ * The in-process client: providers, model aliases and middleware composed into one pipeline.
+ *
+ * ```ts
+ * const bulwark = createBulwark({ providers: [openai], models: { smart: [{ provider: 'openai', model: 'gpt-4o' }] } });
+ * const answer = await bulwark.chat({ model: 'smart', messages: [{ role: 'user', content: 'Hi' }] });
+ * ```
+ */
+export function createBulwark(options: BulwarkOptions): Bulwark {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const events = options.events ?? createEventBus({ logger });
+  const routing = options.routing ?? createFallbackRouter();
+  const validate = options.validateRequests ?? true;
+  const passThrough = options.passThrough ?? true;
+
+  const providers = new Map<string, ProviderV1>();
+  if (Array.isArray(options.providers)) {
+    for (const provider of options.providers as readonly ProviderV1[]) providers.set(provider.name, provider);
+  } else {
+    for (const [name, provider] of Object.entries(options.providers as Record<string, ProviderV1>)) {
+      providers.set(name, provider);
+    }
+  }
+  for (const [name, provider] of providers) {
+    if (provider?.specificationVersion !== 'v1') {
+      throw new ConfigError({
+        path: `providers.${name}`,
+        message: `providers.${name} is not a v1 provider (specificationVersion is ${String(provider?.specificationVersion)})`,
+      });
+    }
+  }
+
+  const middleware = options.middleware ?? [];
+  if (!options.allowAnyMiddlewareOrder) assertMiddlewareOrder(middleware);
+  const levels = splitByLevel(middleware);
+
+  const targetPipelines = new Map<string, Handler>();
+  for (const [name, provider] of providers)
+    targetPipelines.set(name, compose(levels.target, recordAttempts(provider)));
+
+  const handleFor = (target: Target, path: string): TargetHandle => {
+    const pipeline = targetPipelines.get(target.provider);
+    if (!pipeline) {
+      throw new ConfigError({
+        path: `${path}.provider`,
+        message: `${path}.provider is "${target.provider}", which is not a configured provider (configured: ${[...providers.keys()].join(', ') || 'none'})`,
+      });
+    }
+    const withTarget = (request: ChatRequest, context: CallContext) => {
+      const targetRequest: ChatRequest = { ...request, model: target.model, ...target.overrides };
+      const targetContext: CallContext = { ...context, target };
+      return [targetRequest, targetContext] as const;
+    };
+    return {
+      target,
+      complete: (request, context) => pipeline.complete(...withTarget(request, context)),
+      stream: (request, context) => pipeline.stream(...withTarget(request, context)),
+    };
+  };
+
+  const aliases = new Map<string, { alias: ModelAlias; handles: TargetHandle[] }>();
+  for (const [name, value] of Object.entries(options.models ?? {})) {
+    const alias: ModelAlias = Array.isArray(value) ? { targets: value } : (value as ModelAlias);
+    if (!Array.isArray(alias.targets) || alias.targets.length === 0) {
+      throw new ConfigError({
+        path: `models.${name}.targets`,
+        message: `models.${name}.targets must list at least one target`,
+      });
+    }
+    const handles = alias.targets.map((target, index) =>
+      handleFor(target, `models.${name}.targets[${index}]`),
+    );
+    if (alias.contentFilterFallback)
+      handles.push(handleFor(alias.contentFilterFallback, `models.${name}.contentFilterFallback`));
+    aliases.set(name, { alias, handles });
+  }
+  const passThroughCache = new Map<string, { alias: ModelAlias; handles: TargetHandle[] }>();
+
+  const lookup = (model: string): { alias: ModelAlias; handles: TargetHandle[] } => {
+    const configured = aliases.get(model) ?? passThroughCache.get(model);
+    if (configured) return configured;
+    let target: Target | undefined;
+    if (passThrough) {
+      const slash = model.indexOf('/');
+      if (slash > 0 && providers.has(model.slice(0, slash))) {
+        target = { provider: model.slice(0, slash), model: model.slice(slash + 1) };
+      } else {
+        const serving = [...providers.values()].filter((provider) => provider.models?.includes(model));
+        if (serving.length === 1) target = { provider: serving[0]!.name, model };
+        else if (serving.length === 0 && providers.size === 1)
+          target = { provider: [...providers.keys()][0]!, model };
+      }
+    }
+    if (!target) {
+      throw new NotFoundError({
+        message: `Unknown model "${model}". Configured aliases: ${[...aliases.keys()].join(', ') || 'none'}${passThrough ? '; or name a provider as "provider/model"' : ''}.`,
+      });
+    }
+    const entry = { alias: { targets: [target] }, handles: [handleFor(target, `model "${model}"`)] };
+    if (passThroughCache.size >= passThroughCacheLimit)
+      passThroughCache.delete(passThroughCache.keys().next().value!);
+    passThroughCache.set(model, entry);
+    return entry;
+  };
+
+  const routed: Handler = {
+    complete(request, context) {
+      const { alias, handles } = lookup(request.model);
+      return routing.complete(request, context, handles, alias);
+    },
+    stream(request, context) {
+      const { alias, handles } = lookup(request.model);
+      return routing.stream(request, context, handles, alias);
+    },
+  };
+  const pipeline = compose(levels.call, routed);
+
+  const idPrefix = Math.random().toString(36).slice(2, 8);
+  let sequence = 0;
+
+  const begin = (request: ChatRequest, callOptions: CallOptions, stream: boolean) => {
+    if (validate) validateChatRequest(request);
+    const link = linkSignals(callOptions.signal);
+    const callId = callOptions.callId ?? `${idPrefix}-${(sequence++).toString(36)}`;
+    const context: CallContext = {
+      callId,
+      signal: link.signal,
+      clock,
+      logger,
+      events,
+      metadata: callOptions.metadata ?? {},
+      stream,
+      trail: [],
+      state: new Map(),
+    };
+    if (callOptions.cache) context.cacheControl = callOptions.cache;
+    let cancelTimer: (() => void) | undefined;
+    if (callOptions.timeoutMs !== undefined) {
+      context.deadline = clock.now() + callOptions.timeoutMs;
+      cancelTimer = clock.setTimer(callOptions.timeoutMs, () =>
+        link.controller.abort(new TimeoutError({ phase: 'total', timeoutMs: callOptions.timeoutMs! })),
+      );
+    }
+    const started = clock.now();
+    if (events.has('call:start')) {
+      events.emit('call:start', { callId, model: request.model, stream, ...tenantOf(context) });
+    }
+    const finish = (error: BulwarkError | undefined, response?: ChatResponse) => {
+      cancelTimer?.();
+      link.dispose();
+      if (events.has('call:end')) {
+        const last = context.trail.at(-1);
+        events.emit('call:end', {
+          callId,
+          model: request.model,
+          stream,
+          durationMs: clock.now() - started,
+          attempts: context.trail,
+          ...tenantOf(context),
+          ...(error ? { error: error.code } : {}),
+          ...(response
+            ? { target: { provider: response.provider, model: response.model } }
+            : last
+              ? { target: { provider: last.provider, model: last.model } }
+              : {}),
+          ...(response?.usage ? { usage: response.usage } : {}),
+          ...(response?.cache ? { cache: response.cache } : {}),
+        });
+      }
+    };
+    const failure = (thrown: unknown): BulwarkError => {
+      const reason = link.signal.aborted ? link.signal.reason : undefined;
+      const error =
+        BulwarkError.isInstance(reason) && !BulwarkError.isInstance(callOptions.signal?.reason)
+          ? reason
+          : toBulwarkError(thrown, link.signal);
+      if (!error.attempts) error.attempts = context.trail;
+      return error;
+    };
+    return { context, finish, failure, abort: (reason?: unknown) => link.controller.abort(reason) };
+  };
+
+  return {
+    async chat(request, callOptions = {}) {
+      const call = begin(request, callOptions, false);
+      try {
+        const response = await pipeline.complete(request, call.context);
+        if (response.attempts.length === 0 && call.context.trail.length > 0)
+          response.attempts = call.context.trail;
+        call.finish(undefined, response);
+        return response;
+      } catch (thrown) {
+        const error = call.failure(thrown);
+        call.finish(error);
+        throw error;
+      }
+    },
+    stream(request, callOptions = {}) {
+      const call = begin(request, callOptions, true);
+      async function* run(): AsyncGenerator<StreamEvent> {
+        let completed = false;
+        let usage: ChatResponse['usage'];
+        let answered: { provider: string; model: string } | undefined;
+        try {
+          for await (const event of pipeline.stream(request, call.context)) {
+            if (event.type === 'start') answered = { provider: event.provider, model: event.model };
+            else if (event.type === 'usage') usage = event.usage;
+            yield event;
+          }
+          completed = true;
+          call.finish(undefined, answered ? ({ ...answered, usage } as ChatResponse) : undefined);
+        } catch (thrown) {
+          completed = true;
+          const error = call.failure(thrown);
+          call.finish(error);
+          throw error;
+        } finally {
+          if (!completed) {
+            call.abort(new Error('stream consumer stopped early'));
+            call.finish(undefined);
+          }
+        }
+      }
+      const iterable = run();
+      return {
+        callId: call.context.callId,
+        trail: call.context.trail,
+        [Symbol.asyncIterator]() {
+          return iterable;
+        },
+      };
+    },
+    resolve: (model) => lookup(model).alias,
+    get aliases() {
+      return [...aliases.keys()];
+    },
+    providers,
+    events,
+    clock,
+    logger,
+    async close() {
+      await Promise.all([...providers.values()].map((provider) => provider.close?.()));
+    },
+  };
+}
+
+function tenantOf(context: CallContext): { tenant?: string } {
+  return context.metadata.tenant === undefined ? {} : { tenant: context.metadata.tenant };
+}

@@ -1,0 +1,127 @@
+export type { CacheBackend, CacheBackendV1 } from './cache/cache-backend.js';
+export { recordAttempts } from './client/attempt-recorder.js';
+export type { Bulwark, BulwarkOptions, BulwarkStream, CallOptions } from './client/create-bulwark.js';
+export { createBulwark } from './client/create-bulwark.js';
+export type { Clock } from './clock/clock.js';
+export { sleepWithTimers, systemClock } from './clock/clock.js';
+export type { VirtualClock } from './clock/virtual-clock.js';
+export { createVirtualClock } from './clock/virtual-clock.js';
+export type { BulwarkErrorCode, BulwarkErrorOptions } from './errors/bulwark-error.js';
+export { BulwarkError, hasErrorCode } from './errors/bulwark-error.js';
+export { isHealthFailure, toBulwarkError } from './errors/classify.js';
+export type { PartialOutput } from './errors/errors.js';
+export {
+  AbortedError,
+  AuthenticationError,
+  BreakerOpenError,
+  BudgetExceededError,
+  ConfigError,
+  ConnectionError,
+  ContentFilterError,
+  ContextLengthError,
+  InvalidRequestError,
+  InvalidResponseError,
+  MiddlewareError,
+  NotFoundError,
+  OverloadedError,
+  PermissionDeniedError,
+  PluginNotFoundError,
+  RateLimitError,
+  ServerError,
+  StreamInterruptedError,
+  TimeoutError,
+} from './errors/errors.js';
+export type { HeaderSource, HttpErrorInput } from './errors/http.js';
+export { errorFromHttpResponse, getHeader, parseDuration, parseRetryAfter } from './errors/http.js';
+export type {
+  BreakerState,
+  BulwarkEventMap,
+  CallEventBase,
+  EventBus,
+  EventListener,
+  EventName,
+  TargetRef,
+} from './events/event-bus.js';
+export { createEventBus } from './events/event-bus.js';
+export { assertMiddlewareOrder, compose, splitByLevel } from './middleware/compose.js';
+export type {
+  CompleteHandler,
+  Handler,
+  Middleware,
+  MiddlewareLevel,
+  MiddlewareStage,
+  MiddlewareV1,
+  StreamHandler,
+} from './middleware/middleware.js';
+export { middlewareLevel, stageOrder } from './middleware/middleware.js';
+export type {
+  CacheControl,
+  CallContext,
+  CallMetadata,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  MaybePromise,
+  Provider,
+  ProviderCapabilities,
+  ProviderV1,
+} from './provider.js';
+export type {
+  Plugin,
+  PluginContext,
+  PluginDescriptor,
+  PluginInstanceMap,
+  PluginKind,
+} from './registry/plugin.js';
+export type { PluginRegistry } from './registry/plugin-registry.js';
+export { createPluginRegistry, suggestedPackage, validateConfig } from './registry/plugin-registry.js';
+export type {
+  InferOutput,
+  StandardIssue,
+  StandardResult,
+  StandardSchemaV1,
+} from './registry/standard-schema.js';
+export { formatPath } from './registry/standard-schema.js';
+export type { FallbackRouterOptions } from './routing/fallback-router.js';
+export { createFallbackRouter, orderTargets, pickBestError } from './routing/fallback-router.js';
+export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';
+export type { ModelAlias, Target } from './routing/target.js';
+export { targetId } from './routing/target.js';
+export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
+export type {
+  AssistantMessage,
+  ChatMessage,
+  ChatRequest,
+  ImagePart,
+  JSONSchema,
+  ResponseFormat,
+  SystemMessage,
+  TextPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  ToolMessage,
+  UserContentPart,
+  UserMessage,
+} from './types/chat-request.js';
+export type {
+  AttemptRecord,
+  CacheStatus,
+  ChatResponse,
+  FinishReason,
+  RateLimitInfo,
+  Usage,
+} from './types/chat-response.js';
+export type {
+  FinishEvent,
+  StreamEvent,
+  StreamStartEvent,
+  TextDeltaEvent,
+  ToolCallDeltaEvent,
+  UsageEvent,
+} from './types/stream-event.js';
+export { isContentEvent } from './types/stream-event.js';
+export { abortable, linkSignals, throwIfAborted } from './util/abort.js';
+export type { Logger, LogLevel } from './util/logger.js';
+export { createJsonLogger, silentLogger } from './util/logger.js';
+export { redactSecrets, registerSecret, secretHeaderNames } from './util/redact.js';
+export { validateChatRequest, validateJsonSchema } from './validation/validate-request.js';

@@ -1,0 +1,106 @@
+import type { Clock } from './clock/clock.js';
+import type { EventBus } from './events/event-bus.js';
+import type { Target } from './routing/target.js';
+import type { ChatRequest } from './types/chat-request.js';
+import type { AttemptRecord, ChatResponse } from './types/chat-response.js';
+import type { StreamEvent } from './types/stream-event.js';
+import type { Logger } from './util/logger.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Who is calling and how the call should be treated. Flows to every layer, logs and events. */
+export interface CallMetadata {
+  /** Tenant (team, customer, API key id): cache namespaces, budgets and limits can follow it. */
+  tenant?: string;
+  /** Free-form labels for logs and spans (not used as metric labels). */
+  tags?: string[];
+  /** Queue priority: higher goes first. Default 0; the gateway maps `x-bulwark-priority`. */
+  priority?: number;
+  /** An id the caller chose for this call (logs, traces). */
+  requestId?: string;
+}
+
+/** Per-call cache directives. */
+export interface CacheControl {
+  /** Skip the lookup but store the answer. */
+  noCache?: boolean;
+  /** Do not store the answer. */
+  noStore?: boolean;
+  /** TTL override for what this call stores. */
+  ttlSeconds?: number;
+}
+
+/**
+ * Everything a middleware or provider gets besides the request. Created once per call by the client;
+ * the router derives one per target (with `target` set). Treat it as read-only except `trail` and `state`.
+ */
+export interface CallContext {
+  /** Unique id of the logical call (stable across attempts and fallbacks). */
+  callId: string;
+  /** Aborts when the caller aborts, the deadline passes or a middleware cancels. Every layer must honour it. */
+  signal: AbortSignal;
+  /** Absolute clock time (ms) by which the whole call must end, when set. */
+  deadline?: number;
+  clock: Clock;
+  logger: Logger;
+  events: EventBus;
+  metadata: CallMetadata;
+  cacheControl?: CacheControl;
+  /** Whether the call streams (lets shared code pick the right path). */
+  stream: boolean;
+  /** The target being tried. Set below the router; absent above it. */
+  target?: Target;
+  /** Attempts so far, in order; shared by all targets of the call. */
+  trail: AttemptRecord[];
+  /** Per-call scratch space for plugins: use a `Symbol` key of your own. */
+  state: Map<symbol | string, unknown>;
+}
+
+/** What a provider can do. Routers and validators read it; nothing is assumed when a flag is absent. */
+export interface ProviderCapabilities {
+  streaming: boolean;
+  tools: boolean;
+  vision: boolean;
+  /** JSON mode and JSON-schema response formats. */
+  jsonMode: boolean;
+  /** Largest context window (tokens) per model, or one number for all. */
+  maxContextTokens?: number | ((model: string) => number | undefined);
+  embeddings?: boolean;
+}
+
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  dimensions?: number;
+}
+
+export interface EmbeddingResponse {
+  model: string;
+  embeddings: number[][];
+  usage?: { inputTokens: number };
+}
+
+/**
+ * A provider plugin (version 1 of the contract). Map the normalized request to the provider's API,
+ * map every failure to a Bulwark error (see `errorFromHttpResponse`), switch off any retries of the
+ * underlying SDK, and honour `context.signal` so an abort closes the socket.
+ */
+export interface ProviderV1 {
+  readonly specificationVersion: 'v1';
+  /** The configured instance name (`openai`, `main`, `claude`…): what targets refer to. */
+  readonly name: string;
+  /** The plugin's kind of API (`openai`, `anthropic`, `mock`…), for telemetry (`gen_ai.system`). */
+  readonly system: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Models this provider is known to serve, when it can say (used for pass-through routing). */
+  readonly models?: readonly string[];
+  complete(request: ChatRequest, context: CallContext): Promise<ChatResponse>;
+  /** Events in order; throws on failure. Returning early (break) must abort the upstream request. */
+  stream(request: ChatRequest, context: CallContext): AsyncIterable<StreamEvent>;
+  embed?(request: EmbeddingRequest, context: CallContext): Promise<EmbeddingResponse>;
+  /** Releases sockets and timers. */
+  close?(): MaybePromise<void>;
+}
+
+/** The latest provider contract. */
+export type Provider = ProviderV1;

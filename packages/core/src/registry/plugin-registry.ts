@@ -1,0 +1,156 @@
+import { type Clock, systemClock } from '../clock/clock.js';
+import { ConfigError, PluginNotFoundError } from '../errors/errors.js';
+import { createEventBus, type EventBus } from '../events/event-bus.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import type { PluginContext, PluginDescriptor, PluginInstanceMap, PluginKind } from './plugin.js';
+import { formatPath, type StandardSchemaV1 } from './standard-schema.js';
+
+export interface PluginRegistry {
+  /** Adds plugins; a second plugin with the same kind and name replaces the first. */
+  register(...plugins: PluginDescriptor[]): void;
+  has(kind: PluginKind, name: string): boolean;
+  /** The descriptor, or `PluginNotFoundError` listing what is registered and which package to install. */
+  get<K extends PluginKind>(kind: K, name: string): PluginDescriptor<K>;
+  list(kind?: PluginKind): PluginDescriptor[];
+  /** Validates `config` against the plugin's schema and creates the instance. */
+  create<K extends PluginKind>(
+    kind: K,
+    name: string,
+    config: unknown,
+    path: string,
+  ): Promise<PluginInstanceMap[K]>;
+  /**
+   * Imports an npm package (only when asked: nothing is scanned) and registers the plugins it exports
+   * as `plugin`, `plugins` or `default`. Returns what it registered.
+   */
+  load(packageName: string, importer?: (specifier: string) => Promise<unknown>): Promise<PluginDescriptor[]>;
+}
+
+/** Validates a value against a Standard Schema; throws `ConfigError` naming every bad path. */
+export async function validateConfig<T>(
+  schema: StandardSchemaV1<unknown, T>,
+  value: unknown,
+  path: string,
+): Promise<T> {
+  const result = await schema['~standard'].validate(value);
+  if (!result.issues) return result.value;
+  const issues = result.issues.map((issue) => ({
+    path: formatPath(path, issue.path),
+    message: issue.message,
+  }));
+  const first = issues[0]!;
+  throw new ConfigError({
+    path: first.path,
+    issues,
+    message: `Invalid configuration: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+  });
+}
+
+/** The package that conventionally provides a plugin, for the "install it" hint. */
+export function suggestedPackage(kind: PluginKind, name: string): string {
+  if (name.startsWith('@') || name.includes('/')) return name;
+  switch (kind) {
+    case 'provider':
+      return `@bulwark/provider-${name}`;
+    case 'cache':
+      return `@bulwark/cache-${name}`;
+    case 'store':
+      return `@bulwark/${name === 'redis' ? 'limiter-redis' : name}`;
+    default:
+      return `@bulwark/${name}`;
+  }
+}
+
+const isDescriptor = (value: unknown): value is PluginDescriptor =>
+  typeof value === 'object' &&
+  value !== null &&
+  (value as PluginDescriptor).specificationVersion === 'v1' &&
+  typeof (value as PluginDescriptor).kind === 'string' &&
+  typeof (value as PluginDescriptor).create === 'function';
+
+function isMissingModule(error: unknown, packageName: string): boolean {
+  const code = (error as { code?: string })?.code;
+  const message = error instanceof Error ? error.message : '';
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(packageName);
+}
+
+export function createPluginRegistry(
+  options: { clock?: Clock; logger?: Logger; events?: EventBus; plugins?: PluginDescriptor[] } = {},
+): PluginRegistry {
+  const plugins = new Map<string, PluginDescriptor>();
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const events = options.events ?? createEventBus({ logger });
+  const keyOf = (kind: string, name: string) => `${kind}:${name}`;
+
+  const registry: PluginRegistry = {
+    register(...descriptors) {
+      for (const descriptor of descriptors) {
+        if (!isDescriptor(descriptor)) {
+          throw new ConfigError({
+            path: 'plugins',
+            message: 'register() was given something that is not a v1 plugin descriptor',
+          });
+        }
+        plugins.set(keyOf(descriptor.kind, descriptor.name), descriptor);
+      }
+    },
+    has: (kind, name) => plugins.has(keyOf(kind, name)),
+    get<K extends PluginKind>(kind: K, name: string) {
+      const found = plugins.get(keyOf(kind, name));
+      if (found) return found as PluginDescriptor<K>;
+      const available = registry.list(kind).map((plugin) => plugin.name);
+      const packageName = suggestedPackage(kind, name);
+      throw new PluginNotFoundError({
+        packageName,
+        message: `No ${kind} plugin named "${name}". Registered: ${available.length ? available.join(', ') : 'none'}. If it comes from a package, install it (pnpm add ${packageName}) and list it under "plugins".`,
+      });
+    },
+    list: (kind) => [...plugins.values()].filter((plugin) => kind === undefined || plugin.kind === kind),
+    async create<K extends PluginKind>(kind: K, name: string, config: unknown, path: string) {
+      const descriptor = registry.get(kind, name);
+      const valid = await validateConfig(descriptor.configSchema, config ?? {}, path);
+      const context: PluginContext = {
+        name: path.split('.').at(-1) ?? name,
+        path,
+        clock,
+        logger,
+        events,
+        create: (innerKind, plugin, innerConfig, innerPath) =>
+          registry.create(innerKind, plugin, innerConfig, innerPath),
+      };
+      return (await descriptor.create(valid, context)) as PluginInstanceMap[K];
+    },
+    async load(packageName, importer = (specifier) => import(specifier)) {
+      let module: Record<string, unknown>;
+      try {
+        module = (await importer(packageName)) as Record<string, unknown>;
+      } catch (error) {
+        if (isMissingModule(error, packageName)) {
+          throw new PluginNotFoundError({
+            packageName,
+            cause: error,
+            message: `Plugin package "${packageName}" is not installed. Install it next to Bulwark: pnpm add ${packageName} (or npm install ${packageName}).`,
+          });
+        }
+        throw error;
+      }
+      const candidates = [
+        module.plugin,
+        ...(Array.isArray(module.plugins) ? module.plugins : []),
+        module.default,
+      ];
+      const found = candidates.filter(isDescriptor);
+      if (found.length === 0) {
+        throw new PluginNotFoundError({
+          packageName,
+          message: `Package "${packageName}" exports no Bulwark plugin (expected an export named "plugin" or "plugins").`,
+        });
+      }
+      registry.register(...found);
+      return found;
+    },
+  };
+  if (options.plugins) registry.register(...options.plugins);
+  return registry;
+}

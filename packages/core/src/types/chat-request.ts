@@ -1,0 +1,110 @@
+/**
+ * The normalized chat request: what OpenAI Chat Completions and Anthropic Messages can both express.
+ * Providers map it to their wire format; middleware (cache keys, limiter estimates) read it.
+ */
+
+/** A JSON Schema object (draft 2020-12 or 7), as accepted by both providers for tool parameters. */
+export type JSONSchema = { [key: string]: unknown };
+
+/** Plain text. */
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/**
+ * An image. Exactly one of `url` (http(s) or a `data:` URL) or `data` (base64 without prefix) is set;
+ * `mediaType` is required with `data` (e.g. `image/png`).
+ */
+export interface ImagePart {
+  type: 'image';
+  url?: string;
+  data?: string;
+  mediaType?: string;
+  /** OpenAI's detail hint; ignored by providers that have none. */
+  detail?: 'auto' | 'low' | 'high';
+}
+
+export type UserContentPart = TextPart | ImagePart;
+
+/** A tool call the model made, with its arguments as the raw JSON text the model produced. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text; may be invalid JSON when the model produced invalid JSON. */
+  arguments: string;
+}
+
+export interface SystemMessage {
+  role: 'system';
+  content: string | TextPart[];
+}
+
+export interface UserMessage {
+  role: 'user';
+  content: string | UserContentPart[];
+  /** Optional participant name (OpenAI `name`). */
+  name?: string;
+}
+
+export interface AssistantMessage {
+  role: 'assistant';
+  /** Text of the turn; `null` or empty when the turn only made tool calls. */
+  content: string | TextPart[] | null;
+  toolCalls?: ToolCall[];
+}
+
+export interface ToolMessage {
+  role: 'tool';
+  /** The `id` of the tool call this message answers. */
+  toolCallId: string;
+  content: string | TextPart[];
+  /** The tool failed; Anthropic sends this as `is_error`. */
+  isError?: boolean;
+}
+
+export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
+
+/** A function the model may call. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters: JSONSchema;
+  /** Ask the provider to enforce the schema strictly where it supports it. */
+  strict?: boolean;
+}
+
+/** `auto`: the model decides; `none`: no tool; `required`: some tool; or one named tool. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'tool'; name: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json' }
+  | { type: 'json_schema'; name: string; schema: JSONSchema; description?: string; strict?: boolean };
+
+export interface ChatRequest {
+  /** A model alias configured in Bulwark, or a provider's model name. */
+  model: string;
+  /** The conversation. System messages may appear anywhere; providers that take one system prompt join them. */
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  /** Allow several tool calls in one turn (default: the provider's default). */
+  parallelToolCalls?: boolean;
+  temperature?: number;
+  topP?: number;
+  /** Upper bound on generated tokens. Providers that require one (Anthropic) use a documented default. */
+  maxTokens?: number;
+  /** Stop sequences. */
+  stop?: string[];
+  seed?: number;
+  responseFormat?: ResponseFormat;
+  /** Free-form string metadata passed to providers that accept it (and to logs/spans). */
+  metadata?: Record<string, string>;
+  /**
+   * Provider-specific options by provider plugin name, e.g. `{ openai: { logprobs: true } }`.
+   * They are part of the cache key, as they can change the output.
+   */
+  providerOptions?: Record<string, Record<string, unknown>>;
+}

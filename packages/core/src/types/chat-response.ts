@@ -1,0 +1,75 @@
+import type { ToolCall } from './chat-request.js';
+
+/** Why generation stopped. `length`: hit `maxTokens`; `content_filter`: the provider withheld output. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other';
+
+/** Token usage as the provider reported it (or as estimated, when `estimated` is true). */
+export interface Usage {
+  /** Prompt tokens, including cached ones. */
+  inputTokens: number;
+  outputTokens: number;
+  /** Prompt tokens read from the provider's prompt cache (billed at a discount). */
+  cachedInputTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (Anthropic bills these at a premium). */
+  cacheWriteTokens?: number;
+  totalTokens: number;
+  /** True when the numbers are an estimate (for example an aborted stream that never reported usage). */
+  estimated?: boolean;
+}
+
+/** Rate-limit state a provider reported in its response headers. Absent fields were not sent. */
+export interface RateLimitInfo {
+  limitRequests?: number;
+  remainingRequests?: number;
+  /** Milliseconds until the request allowance resets. */
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  /** Milliseconds until the token allowance resets. */
+  resetTokensMs?: number;
+  /** Milliseconds the provider asked to wait (from `retry-after-ms` or `retry-after`). */
+  retryAfterMs?: number;
+}
+
+/** Where a call was served from. `bypass`: the cache was not consulted or not allowed to store. */
+export type CacheStatus = 'hit' | 'miss' | 'bypass';
+
+/** One attempt on one target, in the order made. */
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  /** 1-based attempt number on this target. */
+  attempt: number;
+  /** Clock time the attempt started (ms). */
+  startedAt: number;
+  durationMs: number;
+  /** Error code when the attempt failed (see `BulwarkErrorCode`). */
+  error?: string;
+  status?: number;
+  /** Usage the attempt consumed, when the provider reported it (failed attempts can bill tokens). */
+  usage?: Usage;
+  /** True when no provider call was made (breaker open, limiter rejection). */
+  local?: boolean;
+}
+
+export interface ChatResponse {
+  /** The provider's response id. */
+  id: string;
+  /** The provider plugin instance that answered (its configured name). */
+  provider: string;
+  /** The model that actually answered, as the provider reported it. */
+  model: string;
+  /** Generated text (all text parts joined). */
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  usage?: Usage;
+  /** Every attempt made for this call, including failed ones on other targets. */
+  attempts: AttemptRecord[];
+  cache?: CacheStatus;
+  rateLimit?: RateLimitInfo;
+  /** Cost in USD when a pricing middleware computed it. */
+  costUsd?: number;
+  /** The provider's request id (for support tickets). */
+  requestId?: string;
+}

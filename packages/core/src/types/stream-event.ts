@@ -1,0 +1,51 @@
+import type { CacheStatus, FinishReason, RateLimitInfo, Usage } from './chat-response.js';
+
+/**
+ * Events of a streamed call. A well-formed stream is: one `start`, any number of `text-delta` and
+ * `tool-call-delta`, at most one `usage`, then one `finish`. Errors are thrown from the iterator, never
+ * sent as events, so a stream that ends without `finish` was cut.
+ */
+export type StreamEvent = StreamStartEvent | TextDeltaEvent | ToolCallDeltaEvent | UsageEvent | FinishEvent;
+
+/** Preamble: who is answering. Retry holds it back until the first content delta. */
+export interface StreamStartEvent {
+  type: 'start';
+  id: string;
+  provider: string;
+  model: string;
+  rateLimit?: RateLimitInfo;
+  cache?: CacheStatus;
+  requestId?: string;
+}
+
+export interface TextDeltaEvent {
+  type: 'text-delta';
+  text: string;
+}
+
+/**
+ * A piece of a tool call. The first delta of a call carries `id` and `name`; later ones append to
+ * `argumentsDelta`. Deltas of several calls may interleave: `index` tells them apart.
+ */
+export interface ToolCallDeltaEvent {
+  type: 'tool-call-delta';
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta: string;
+}
+
+export interface UsageEvent {
+  type: 'usage';
+  usage: Usage;
+}
+
+export interface FinishEvent {
+  type: 'finish';
+  finishReason: FinishReason;
+}
+
+/** True for events that show output to the caller (after which a retry would repeat visible output). */
+export function isContentEvent(event: StreamEvent): boolean {
+  return event.type === 'text-delta' || event.type === 'tool-call-delta';
+}
