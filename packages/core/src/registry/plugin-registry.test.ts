@@ -1,0 +1,103 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, PluginNotFoundError } from '../errors/errors.js';
+import type { PluginDescriptor } from './plugin.js';
+import { createPluginRegistry, validateConfig } from './plugin-registry.js';
+
+const cachePlugin: PluginDescriptor<'cache', { maxBytes: number; ttlSeconds: number }> = {
+  specificationVersion: 'v1',
+  kind: 'cache',
+  name: 'tiny',
+  configSchema: z.object({
+    maxBytes: z.number().int().positive(),
+    ttlSeconds: z.number().positive().default(60),
+  }),
+  create: (config) => {
+    const entries = new Map<string, Uint8Array>();
+    return {
+      specificationVersion: 'v1',
+      name: `tiny-${config.maxBytes}`,
+      get: (namespace, key) => entries.get(`${namespace}:${key}`),
+      set: (namespace, key, value) => void entries.set(`${namespace}:${key}`, value),
+      delete: (namespace, key) => entries.delete(`${namespace}:${key}`),
+      clear: () => entries.clear(),
+    };
+  },
+};
+
+describe('plugin registry', () => {
+  it('validates config with the plugin schema and creates the instance', async () => {
+    const registry = createPluginRegistry({ plugins: [cachePlugin] });
+    const cache = await registry.create('cache', 'tiny', { maxBytes: 1024 }, 'cache');
+    expect(cache.name).toBe('tiny-1024');
+  });
+
+  it('names the exact path and the expectation of a bad value', async () => {
+    const registry = createPluginRegistry({ plugins: [cachePlugin] });
+    let caught: unknown;
+    try {
+      await registry.create('cache', 'tiny', { maxBytes: -5, ttlSeconds: 'soon' }, 'cache');
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigError.isInstance(caught)).toBe(true);
+    const error = caught as ConfigError;
+    expect(error.issues.map((issue) => issue.path)).toEqual(['cache.maxBytes', 'cache.ttlSeconds']);
+    expect(error.message).toMatch(/cache\.maxBytes: .*>\s*0/);
+    expect(error.message).toMatch(/cache\.ttlSeconds: .*number/);
+  });
+
+  it('formats nested array paths the way configs are written', async () => {
+    const schema = z.object({ targets: z.array(z.object({ provider: z.string() })) });
+    await expect(
+      validateConfig(schema, { targets: [{ provider: 'a' }, { provider: 3 }] }, 'models.smart'),
+    ).rejects.toSatisfy((error) => (error as ConfigError).path === 'models.smart.targets[1].provider');
+  });
+
+  it('lists what is registered and which package to install for an unknown plugin', () => {
+    const registry = createPluginRegistry({ plugins: [cachePlugin] });
+    expect(() => registry.get('cache', 'redis')).toThrow(
+      /No cache plugin named "redis". Registered: tiny.*pnpm add @bulwark\/cache-redis/,
+    );
+    try {
+      registry.get('provider', 'gemini');
+    } catch (error) {
+      expect(PluginNotFoundError.isInstance(error) && error.packageName).toBe('@bulwark/provider-gemini');
+    }
+  });
+
+  it('says which package to install when a plugin package is missing', async () => {
+    const registry = createPluginRegistry();
+    await expect(registry.load('@bulwark/provider-does-not-exist')).rejects.toSatisfy(
+      (error) =>
+        PluginNotFoundError.isInstance(error) &&
+        error.packageName === '@bulwark/provider-does-not-exist' &&
+        error.message.includes('pnpm add @bulwark/provider-does-not-exist'),
+    );
+  });
+
+  it('loads plugins a package exports, importing only when asked', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'bulwark-plugin-'));
+    const file = join(directory, 'plugin.mjs');
+    writeFileSync(
+      file,
+      `export const plugins = [{ specificationVersion: 'v1', kind: 'middleware', name: 'noop',
+         configSchema: { '~standard': { version: 1, vendor: 'test', validate: (value) => ({ value }) } },
+         create: () => ({ specificationVersion: 'v1', name: 'noop' }) }];`,
+    );
+    const registry = createPluginRegistry();
+    expect(registry.has('middleware', 'noop')).toBe(false);
+    const loaded = await registry.load(pathToFileURL(file).href);
+    expect(loaded.map((plugin) => plugin.name)).toEqual(['noop']);
+    expect(registry.has('middleware', 'noop')).toBe(true);
+  });
+
+  it('refuses a package that exports no plugin', async () => {
+    const registry = createPluginRegistry();
+    await expect(registry.load('node:path')).rejects.toThrow(/exports no Bulwark plugin/);
+  });
+});
