@@ -1,0 +1,216 @@
+import {
+  type ChatResponse,
+  type FinishReason,
+  InvalidResponseError,
+  type RateLimitInfo,
+  redactSecrets,
+  type StreamEvent,
+  type ToolCall,
+  type Usage,
+} from '@bulwark/core';
+
+/** The Chat Completions usage object (OpenAI and compatible servers). */
+export interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number | null } | null;
+}
+
+interface OpenAIToolCallDelta {
+  index?: number;
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+/** One SSE chunk of a streamed Chat Completion. */
+export interface OpenAIChunk {
+  id?: string;
+  model?: string;
+  choices?: Array<{
+    index?: number;
+    delta?: { content?: string | null; refusal?: string | null; tool_calls?: OpenAIToolCallDelta[] | null };
+    finish_reason?: string | null;
+  }>;
+  usage?: OpenAIUsage | null;
+}
+
+/** Maps OpenAI's `finish_reason` (and compatible servers' variants) to the normalized one. */
+export function mapFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'stop':
+    case 'eos':
+    case 'end_turn':
+      return 'stop';
+    case 'length':
+    case 'max_tokens':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+export function mapUsage(usage: OpenAIUsage | null | undefined): Usage | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const inputTokens = usage.prompt_tokens ?? 0;
+  const outputTokens = usage.completion_tokens ?? 0;
+  const mapped: Usage = {
+    inputTokens,
+    outputTokens,
+    totalTokens: usage.total_tokens ?? inputTokens + outputTokens,
+  };
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  if (typeof cached === 'number') mapped.cachedInputTokens = cached;
+  return mapped;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function invalid(provider: string, model: string, reason: string, rawBody: string, status?: number): never {
+  throw new InvalidResponseError({
+    message: `${provider} returned an invalid response: ${reason}`,
+    provider,
+    model,
+    rawBody: redactSecrets(rawBody.length > 4096 ? `${rawBody.slice(0, 4096)}…` : rawBody),
+    ...(status === undefined ? {} : { status }),
+  });
+}
+
+/**
+ * Parses a Chat Completion body (as text, so a body that is not JSON or lacks `choices` becomes an
+ * `InvalidResponseError` carrying the redacted raw body) into the normalized response.
+ */
+export function parseOpenAIChatResponse(
+  text: string,
+  meta: { provider: string; model: string; status?: number; rateLimit?: RateLimitInfo; requestId?: string },
+): ChatResponse {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    invalid(meta.provider, meta.model, 'the body is not valid JSON', text, meta.status);
+  }
+  if (!isObject(body) || !Array.isArray(body.choices) || !isObject(body.choices[0])) {
+    invalid(meta.provider, meta.model, 'no choices in the body', text, meta.status);
+  }
+  const choice = body.choices[0] as Record<string, unknown>;
+  const message = choice.message;
+  if (!isObject(message))
+    invalid(meta.provider, meta.model, 'choices[0].message is missing', text, meta.status);
+  const content = message.content;
+  if (content !== null && content !== undefined && typeof content !== 'string') {
+    invalid(meta.provider, meta.model, 'choices[0].message.content is not a string', text, meta.status);
+  }
+  const toolCalls: ToolCall[] = [];
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls) {
+      if (!isObject(call) || !isObject(call.function) || typeof call.function.name !== 'string') {
+        invalid(meta.provider, meta.model, 'a tool call has no function name', text, meta.status);
+      }
+      const args = call.function.arguments;
+      toolCalls.push({
+        id: typeof call.id === 'string' ? call.id : '',
+        name: call.function.name,
+        arguments: typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args),
+      });
+    }
+  }
+  const refusal = typeof message.refusal === 'string' ? message.refusal : undefined;
+  const response: ChatResponse = {
+    id: typeof body.id === 'string' ? body.id : '',
+    provider: meta.provider,
+    model: typeof body.model === 'string' ? body.model : meta.model,
+    text: typeof content === 'string' ? content : (refusal ?? ''),
+    toolCalls,
+    finishReason: mapFinishReason(choice.finish_reason as string | undefined),
+    attempts: [],
+  };
+  const usage = mapUsage(body.usage as OpenAIUsage | undefined);
+  if (usage) response.usage = usage;
+  if (meta.rateLimit) response.rateLimit = meta.rateLimit;
+  if (meta.requestId) response.requestId = meta.requestId;
+  return response;
+}
+
+/**
+ * Turns Chat Completion chunks into stream events. `start` comes with the first chunk; `usage` and
+ * `finish` are held until the stream ends, because with `include_usage` the usage chunk follows the
+ * chunk that carries `finish_reason`.
+ */
+export class OpenAIChunkMapper {
+  private started = false;
+  private finishReason: FinishReason | undefined;
+  private usage: Usage | undefined;
+
+  constructor(
+    private readonly meta: { provider: string; model: string; rateLimit?: RateLimitInfo; requestId?: string },
+  ) {}
+
+  /** True once a chunk said why generation stopped. */
+  get finished(): boolean {
+    return this.finishReason !== undefined;
+  }
+
+  /** Usage reported so far, if any. */
+  get reportedUsage(): Usage | undefined {
+    return this.usage;
+  }
+
+  /** Events for one chunk, appended to `out` (no allocation per chunk beyond the events themselves). */
+  map(chunk: OpenAIChunk, out: StreamEvent[]): void {
+    if (!this.started) {
+      this.started = true;
+      const start: StreamEvent = {
+        type: 'start',
+        id: typeof chunk.id === 'string' ? chunk.id : '',
+        provider: this.meta.provider,
+        model: typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : this.meta.model,
+      };
+      if (this.meta.rateLimit) start.rateLimit = this.meta.rateLimit;
+      if (this.meta.requestId) start.requestId = this.meta.requestId;
+      out.push(start);
+    }
+    const choice = chunk.choices?.[0];
+    if (choice) {
+      const delta = choice.delta;
+      if (delta) {
+        if (typeof delta.content === 'string' && delta.content !== '') {
+          out.push({ type: 'text-delta', text: delta.content });
+        } else if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+          out.push({ type: 'text-delta', text: delta.refusal });
+        }
+        const calls = delta.tool_calls;
+        if (calls) {
+          for (let position = 0; position < calls.length; position += 1) {
+            const call = calls[position]!;
+            const event: StreamEvent = {
+              type: 'tool-call-delta',
+              // Some compatible servers (older Ollama) send whole calls without an index.
+              index: typeof call.index === 'number' ? call.index : position,
+              argumentsDelta: call.function?.arguments ?? '',
+            };
+            if (call.id) event.id = call.id;
+            if (call.function?.name) event.name = call.function.name;
+            if (event.id || event.name || event.argumentsDelta !== '') out.push(event);
+          }
+        }
+      }
+      if (choice.finish_reason) this.finishReason = mapFinishReason(choice.finish_reason);
+    }
+    const usage = mapUsage(chunk.usage);
+    if (usage) this.usage = usage;
+  }
+
+  /** The closing events (`usage`, then `finish`). Call once the chunks ended and `finished` is true. */
+  end(out: StreamEvent[]): void {
+    if (this.usage) out.push({ type: 'usage', usage: this.usage });
+    out.push({ type: 'finish', finishReason: this.finishReason ?? 'other' });
+  }
+}
