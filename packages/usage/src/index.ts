@@ -1,0 +1,30 @@
+export type { Budget, BudgetOptions, BudgetRule, BudgetStatus, TargetsOf } from './budget.js';
+export { createBudget } from './budget.js';
+export type { BudgetWindow } from './budget-window.js';
+export { windowAt, windowGraceMs } from './budget-window.js';
+export type { AttemptCost, CallAccount } from './call-account.js';
+export { accountCall, StreamWatch } from './call-account.js';
+export type { BudgetExceededEvent, BudgetScope, UsageRecordedEvent } from './events.js';
+export { budgetConfigSchema, budgetPlugin, plugins, usageConfigSchema, usagePlugin } from './plugin.js';
+export type { ModelPrice, PriceTable, PriceTableOptions } from './price-table.js';
+export { costOf, createPriceTable, defaultPrices, pricesAsOf, roundUsd } from './price-table.js';
+export type { RedisClientLike, RedisSpendStoreOptions } from './redis-spend-store.js';
+export { createRedisSpendStore } from './redis-spend-store.js';
+export type {
+  MemorySpendStoreOptions,
+  ReserveResult,
+  SpendEntry,
+  SpendStore,
+  SpendStoreV1,
+} from './spend-store.js';
+export { createMemorySpendStore } from './spend-store.js';
+export {
+  charactersPerToken,
+  estimateRequestTokens,
+  estimateTokens,
+  estimateUsage,
+  tokensPerImage,
+  tokensPerMessage,
+} from './token-estimate.js';
+export type { UsageSample, UsageTracker, UsageTrackerOptions } from './usage-tracker.js';
+export { createUsageTracker } from './usage-tracker.js';

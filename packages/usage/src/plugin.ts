@@ -1,0 +1,118 @@
+import type { PluginDescriptor } from '@bulwark/core';
+import { z } from 'zod';
+import { createBudget } from './budget.js';
+import { createPriceTable } from './price-table.js';
+import { createRedisSpendStore } from './redis-spend-store.js';
+import { createMemorySpendStore } from './spend-store.js';
+import { createUsageTracker } from './usage-tracker.js';
+
+const usd = z.number().finite().nonnegative();
+
+const priceSchema = z.strictObject({
+  input: usd,
+  output: usd,
+  cachedInput: usd.optional(),
+  cacheWrite: usd.optional(),
+});
+
+const pricingFields = {
+  /** Extra or overriding prices, USD per million tokens, by `model` or `provider/model`. */
+  prices: z.record(z.string().min(1), priceSchema).optional(),
+  /** Start from the built-in price list. Default true. */
+  includeDefaultPrices: z.boolean().optional(),
+};
+
+/** Config of the `usage` middleware (gateway section `usage`). */
+export const usageConfigSchema = z.strictObject({
+  ...pricingFields,
+  maxTenants: z.number().int().positive().optional(),
+  maxModels: z.number().int().positive().optional(),
+});
+
+const ruleSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  scope: z.enum(['tenant', 'model', 'global']),
+  match: z.string().min(1).optional(),
+  window: z.enum(['day', 'month']),
+  limitUsd: usd,
+  mode: z.enum(['hard', 'soft']).optional(),
+});
+
+/** Config of the `budget` middleware (gateway section `budget`). */
+export const budgetConfigSchema = z
+  .strictObject({
+    ...pricingFields,
+    budgets: z.array(ruleSchema).optional(),
+    maxRequestCostUsd: usd.optional(),
+    /** `memory` (default) or `redis` (shared by replicas; needs `url`). */
+    store: z.enum(['memory', 'redis']).optional(),
+    url: z.string().min(1).optional(),
+    prefix: z.string().optional(),
+    defaultMaxTokens: z.number().int().positive().optional(),
+    unpricedModels: z.enum(['deny', 'allow']).optional(),
+    onStoreError: z.enum(['allow', 'deny']).optional(),
+  })
+  .refine((config) => config.store !== 'redis' || config.url !== undefined, {
+    message: 'store "redis" needs url',
+    path: ['url'],
+  });
+
+/** Middleware plugin `usage`: per-call usage, cost and cache savings. */
+export const usagePlugin: PluginDescriptor<'middleware', z.infer<typeof usageConfigSchema>> = {
+  specificationVersion: 'v1',
+  kind: 'middleware',
+  name: 'usage',
+  packageName: '@bulwark/usage',
+  description: 'Usage and cost of every call (each billed attempt once), cache savings, totals for metrics.',
+  configSchema: usageConfigSchema,
+  create(config) {
+    return createUsageTracker({
+      prices: createPriceTable({
+        ...(config.prices ? { prices: config.prices } : {}),
+        ...(config.includeDefaultPrices === undefined
+          ? {}
+          : { includeDefaults: config.includeDefaultPrices }),
+      }),
+      ...(config.maxTenants === undefined ? {} : { maxTenants: config.maxTenants }),
+      ...(config.maxModels === undefined ? {} : { maxModels: config.maxModels }),
+    });
+  },
+};
+
+/** Middleware plugin `budget`: hard and soft spend limits, checked before any provider call. */
+export const budgetPlugin: PluginDescriptor<'middleware', z.infer<typeof budgetConfigSchema>> = {
+  specificationVersion: 'v1',
+  kind: 'middleware',
+  name: 'budget',
+  packageName: '@bulwark/usage',
+  description:
+    'Budgets per tenant, model alias or gateway over day/month windows, and a per-request ceiling.',
+  configSchema: budgetConfigSchema,
+  create(config, context) {
+    const store =
+      config.store === 'redis'
+        ? createRedisSpendStore({
+            url: config.url!,
+            ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
+          })
+        : createMemorySpendStore({ clock: context.clock });
+    return createBudget({
+      store,
+      clock: context.clock,
+      prices: createPriceTable({
+        ...(config.prices ? { prices: config.prices } : {}),
+        ...(config.includeDefaultPrices === undefined
+          ? {}
+          : { includeDefaults: config.includeDefaultPrices }),
+      }),
+      ...(config.budgets ? { budgets: config.budgets } : {}),
+      ...(config.maxRequestCostUsd === undefined ? {} : { maxRequestCostUsd: config.maxRequestCostUsd }),
+      ...(config.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: config.defaultMaxTokens }),
+      ...(config.unpricedModels === undefined ? {} : { unpricedModels: config.unpricedModels }),
+      ...(config.onStoreError === undefined ? {} : { onStoreError: config.onStoreError }),
+    });
+  },
+};
+
+/** Both plugins, for `registry.load('@bulwark/usage')`. */
+export const plugins = [usagePlugin, budgetPlugin] as const;

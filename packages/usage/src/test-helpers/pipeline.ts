@@ -1,0 +1,155 @@
+import {
+  type ChatResponse,
+  type Logger,
+  type MiddlewareV1,
+  type ProviderV1,
+  responseToEvents,
+  StreamAccumulator,
+  type StreamEvent,
+  toBulwarkError,
+  type Usage,
+} from '@bulwark/core';
+
+/**
+ * A minimal reentrant retry (stage `retry`) for tests while `@bulwark/retry` is not available: retries
+ * retryable errors up to `maxAttempts`, emitting `retry:scheduled` and sleeping on the call's clock.
+ */
+export function testRetry(options: { maxAttempts: number; delayMs?: number }): MiddlewareV1 {
+  const delayMs = options.delayMs ?? 100;
+  return {
+    specificationVersion: 'v1',
+    name: 'test-retry',
+    stage: 'retry',
+    reentrant: true,
+    async complete(request, context, next) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await next(request, context);
+        } catch (thrown) {
+          const error = toBulwarkError(thrown, context.signal);
+          if (!error.retryable || attempt >= options.maxAttempts) throw error;
+          const target = context.target!;
+          if (context.events.has('retry:scheduled')) {
+            context.events.emit('retry:scheduled', {
+              callId: context.callId,
+              provider: target.provider,
+              model: target.model,
+              attempt,
+              delayMs,
+              error: error.code,
+            });
+          }
+          await context.clock.sleep(delayMs, context.signal);
+        }
+      }
+    },
+    async *stream(request, context, next) {
+      for (let attempt = 1; ; attempt += 1) {
+        const held: StreamEvent[] = [];
+        let committed = false;
+        try {
+          for await (const event of next(request, context)) {
+            if (!committed && event.type === 'start') {
+              held.push(event);
+              continue;
+            }
+            if (!committed) {
+              committed = true;
+              yield* held;
+            }
+            yield event;
+          }
+          return;
+        } catch (thrown) {
+          const error = toBulwarkError(thrown, context.signal);
+          if (committed || !error.retryable || attempt >= options.maxAttempts) throw error;
+          await context.clock.sleep(delayMs, context.signal);
+        }
+      }
+    },
+  };
+}
+
+/** A minimal exact-match response cache (stage `cache`) for tests: a hit is marked `cache: 'hit'`. */
+export function testCache(): MiddlewareV1 {
+  const stored = new Map<string, ChatResponse>();
+  const keyOf = (request: unknown) => JSON.stringify(request);
+  return {
+    specificationVersion: 'v1',
+    name: 'test-cache',
+    stage: 'cache',
+    async complete(request, context, next) {
+      const hit = stored.get(keyOf(request));
+      if (hit) return { ...hit, cache: 'hit', attempts: [] };
+      const response = await next(request, context);
+      stored.set(keyOf(request), { ...response });
+      return { ...response, cache: 'miss' };
+    },
+    async *stream(request, context, next) {
+      const hit = stored.get(keyOf(request));
+      if (hit) {
+        yield* responseToEvents({ ...hit, cache: 'hit' });
+        return;
+      }
+      const accumulator = new StreamAccumulator();
+      for await (const event of next(request, context)) {
+        accumulator.add(event);
+        yield event;
+      }
+      stored.set(keyOf(request), accumulator.toResponse());
+    },
+  };
+}
+
+/**
+ * Wraps a provider so the errors of chosen calls carry usage, the way a provider reports tokens it
+ * billed for a failed request. `usageOf(index)` gets the 0-based index of the call.
+ */
+export function billFailures(
+  provider: ProviderV1,
+  usageOf: (index: number) => Usage | undefined,
+): ProviderV1 {
+  let calls = 0;
+  const attach = (thrown: unknown, index: number): unknown => {
+    const usage = usageOf(index);
+    const error = toBulwarkError(thrown);
+    if (usage) error.usage = usage;
+    return error;
+  };
+  return {
+    ...provider,
+    specificationVersion: 'v1',
+    name: provider.name,
+    system: provider.system,
+    capabilities: provider.capabilities,
+    async complete(request, context) {
+      const index = calls++;
+      try {
+        return await provider.complete(request, context);
+      } catch (thrown) {
+        throw attach(thrown, index);
+      }
+    },
+    async *stream(request, context) {
+      const index = calls++;
+      try {
+        yield* provider.stream(request, context);
+      } catch (thrown) {
+        throw attach(thrown, index);
+      }
+    },
+  };
+}
+
+/** A logger that keeps every line, for asserting on warnings. */
+export function captureLogger(): Logger & {
+  lines: { level: string; message: string; fields?: Record<string, unknown> }[];
+} {
+  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const log =
+    (level: string) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      lines.push(fields === undefined ? { level, message } : { level, message, fields });
+    };
+  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
