@@ -19,3 +19,7 @@ export {
   recordBreaker,
   restoreSnapshot,
 } from './breaker-store.js';
+export type { CircuitBreaker, CircuitBreakerOptions } from './circuit-breaker.js';
+export { createCircuitBreaker, resolveBreakerPolicy } from './circuit-breaker.js';
+export type { BreakerConfig } from './plugin.js';
+export { breakerConfigSchema, plugin } from './plugin.js';
