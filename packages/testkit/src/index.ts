@@ -1,2 +1,30 @@
+export type { VirtualClock } from '@bulwark/core';
+export { createVirtualClock } from '@bulwark/core';
+export {
+  type CacheBackendConformanceOptions,
+  describeCacheBackendConformance,
+} from './conformance/cache-backend-conformance.js';
+export { embedText } from './fake-upstream/embeddings-format.js';
+export { createFakeUpstream } from './fake-upstream/fake-upstream.js';
+export type { TokenBucket } from './fake-upstream/token-bucket.js';
+export { createTokenBucket, formatGoDuration, formatResetTime } from './fake-upstream/token-bucket.js';
+export type {
+  FakeBehavior,
+  FakeRateLimit,
+  FakeToolCall,
+  FakeUpstream,
+  FakeUpstreamOptions,
+  FakeUsage,
+  RecordedRequest,
+  ReplyBehavior,
+  RequestFormat,
+  StatusBehavior,
+} from './fake-upstream/types.js';
 export type { TestRedis } from './redis/test-redis.js';
-export { deleteKeysWithPrefix, freePort, redisCommand, startRedisServer, useTestRedis } from './redis/test-redis.js';
+export {
+  deleteKeysWithPrefix,
+  freePort,
+  redisCommand,
+  startRedisServer,
+  useTestRedis,
+} from './redis/test-redis.js';

@@ -9,7 +9,9 @@ describe('useTestRedis', () => {
     expect(await redisCommand(redis.host, redis.port, ['GET', `${redis.prefix}a`])).toBe('$1\r\n1\r\n');
     await redis.stop();
     if (!redis.started) {
-      expect(await redisCommand(redis.host, redis.port, ['EXISTS', `${redis.prefix}a`, `${redis.prefix}b`])).toBe(':0\r\n');
+      expect(
+        await redisCommand(redis.host, redis.port, ['EXISTS', `${redis.prefix}a`, `${redis.prefix}b`]),
+      ).toBe(':0\r\n');
     }
   });
 });

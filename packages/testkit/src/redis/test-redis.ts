@@ -32,7 +32,9 @@ export function redisCommand(host: string, port: number, args: string[], timeout
       reject(error);
     });
     socket.connect(port, host, () => {
-      socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`);
+      socket.write(
+        `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`,
+      );
     });
     socket.on('data', (chunk) => {
       chunks.push(chunk);
@@ -66,7 +68,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -95,7 +99,19 @@ export async function startRedisServer(options: { port?: number; extraArgs?: str
   const directory = mkdtempSync(join(tmpdir(), 'bulwark-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, ...(options.extraArgs ?? [])],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      directory,
+      ...(options.extraArgs ?? []),
+    ],
     { stdio: 'ignore' },
   );
   const deadline = Date.now() + 10_000;
