@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { BulwarkError, createEventBus, createJsonLogger, redactSecrets, systemClock } from '@bulwark/core';
+import { stringify as toYaml } from 'yaml';
+import type { GatewayConfigInput } from './config/config-schema.js';
+import { defaultConfig } from './config/default-config.js';
+import { readConfigFile, substituteEnv, validateGatewayConfig } from './config/load-config.js';
+import { startGateway } from './gateway.js';
+import { buildPlan } from './plan/build-plan.js';
+
+const usage = `Usage:
+  bulwark serve [--config FILE] [--port N] [--host H]   start the gateway (config: --config, else $BULWARK_CONFIG, else the built-in default)
+  bulwark check-config FILE [--json]                    validate a config and print the resolved plan (no secrets)
+  bulwark --version | --help`;
+
+interface Flags {
+  positional: string[];
+  values: Map<string, string>;
+  switches: Set<string>;
+}
+
+function parseArguments(argv: readonly string[]): Flags {
+  const flags: Flags = { positional: [], values: new Map(), switches: new Set() };
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index]!;
+    if (argument === '--json' || argument === '--help' || argument === '-h' || argument === '--version') {
+      flags.switches.add(argument);
+    } else if (argument.startsWith('--')) {
+      const equals = argument.indexOf('=');
+      if (equals !== -1) flags.values.set(argument.slice(2, equals), argument.slice(equals + 1));
+      else {
+        const value = argv[index + 1];
+        if (value === undefined || value.startsWith('--')) fail(`${argument} needs a value`);
+        flags.values.set(argument.slice(2), value);
+        index += 1;
+      }
+    } else flags.positional.push(argument);
+  }
+  return flags;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bulwark: ${redactSecrets(message)}\n`);
+  process.exit(1);
+}
+
+function describeError(error: unknown): string {
+  if (BulwarkError.isInstance(error)) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+function loadRaw(file: string | undefined): { raw: GatewayConfigInput; source: string } {
+  if (file) return { raw: readConfigFile(file) as GatewayConfigInput, source: file };
+  return { raw: defaultConfig(process.env), source: 'built-in default' };
+}
+
+async function serve(flags: Flags): Promise<void> {
+  const file = flags.values.get('config') ?? process.env.BULWARK_CONFIG;
+  const { raw, source } = loadRaw(file);
+  const config = validateGatewayConfig(substituteEnv(raw, process.env));
+  const port = flags.values.get('port');
+  const host = flags.values.get('host');
+  if (port !== undefined && !/^\d+$/.test(port))
+    fail(`--port must be a number from 0 to 65535 (got "${port}")`);
+  const gateway = await startGateway({
+    config,
+    ...(port === undefined ? {} : { port: Number(port) }),
+    ...(host === undefined ? {} : { host }),
+  });
+  process.stdout.write(
+    `Bulwark gateway listening on ${gateway.url} (config: ${source})\n` +
+      `  models: ${gateway.bulwark.aliases.join(', ') || '(pass-through only)'}\n` +
+      `  try: curl ${gateway.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${gateway.bulwark.aliases[0] ?? 'MODEL'}","messages":[{"role":"user","content":"Hello"}]}'\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`Received ${signal}: draining in-flight calls, then exiting\n`);
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => fail(`shutdown failed: ${describeError(error)}`),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function checkConfig(flags: Flags): Promise<void> {
+  const file = flags.positional[1];
+  if (!file) fail(`check-config needs a FILE\n${usage}`);
+  const config = validateGatewayConfig(substituteEnv(readConfigFile(file), process.env));
+  const logger = createJsonLogger({ level: 'error' });
+  const plan = await buildPlan(config, { logger, events: createEventBus({ logger }), clock: systemClock });
+  try {
+    const description = plan.describe();
+    const text = flags.switches.has('--json')
+      ? `${JSON.stringify(description, null, 2)}\n`
+      : toYaml(description);
+    process.stdout.write(`# ${file}: valid\n${redactSecrets(text)}`);
+  } finally {
+    await plan.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = parseArguments(process.argv.slice(2));
+  if (flags.switches.has('--version')) {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  const command = flags.positional[0];
+  if (
+    flags.switches.has('--help') ||
+    flags.switches.has('-h') ||
+    command === undefined ||
+    command === 'help'
+  ) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (command === 'serve') return serve(flags);
+  if (command === 'check-config') return checkConfig(flags);
+  fail(`unknown command "${command}"\n${usage}`);
+}
+
+main().catch((error: unknown) => fail(describeError(error)));

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+const byteSizePattern = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i;
+const byteUnits: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** A byte count, as a number or a string such as `10mb`. */
+const byteSize = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(byteSizePattern, 'a size such as 10mb, 512kb or a number of bytes')
+    .transform((text) => {
+      const match = byteSizePattern.exec(text.trim())!;
+      return Math.round(Number(match[1]) * byteUnits[(match[2] ?? 'b').toLowerCase()]!);
+    }),
+]);
+
+const port = z.number().int().min(0).max(65_535);
+
+const serverSchema = z.strictObject({
+  /** Interface to bind. Default 127.0.0.1 (loopback only). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Port. Default 8787; 0 picks a free one. */
+  port: port.default(8787),
+  /** Largest request body accepted; larger ones get 413. Default 10 MB. */
+  bodyLimit: byteSize.default(10 * 1024 * 1024),
+  /** On SIGTERM, how long in-flight requests may finish before their sockets are closed. */
+  drainTimeoutMs: z.number().int().min(0).default(30_000),
+  /** Idle keep-alive timeout of client connections. */
+  keepAliveTimeoutMs: z.number().int().min(0).default(65_000),
+});
+
+const authKey = z.union([
+  z.string().min(8, 'a key of at least 8 characters'),
+  z.strictObject({
+    key: z.string().min(8, 'a key of at least 8 characters'),
+    /** Tenant name for this key: logs, metrics, cache namespace, budgets. Default `key-<index>`. */
+    name: z.string().min(1).optional(),
+  }),
+]);
+
+const authSchema = z.strictObject({
+  /** Accepted keys; every /v1 call must send one (`Authorization: Bearer <key>` or `x-api-key`). */
+  keys: z.array(authKey).min(1),
+});
+
+const limitsSchema = z.strictObject({
+  rpm: z.number().positive().optional(),
+  tpm: z.number().positive().optional(),
+  concurrency: z.number().int().positive().optional(),
+});
+
+/** A provider entry: `plugin` names the provider plugin; the other keys are that plugin's config. */
+const providerSchema = z.looseObject({
+  plugin: z.string().min(1),
+  limits: limitsSchema.optional(),
+});
+
+const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  priority: z.number().optional(),
+  weight: z.number().min(0).optional(),
+  maxContextTokens: z.number().int().positive().optional(),
+  overrides: z
+    .strictObject({
+      temperature: z.number().optional(),
+      topP: z.number().optional(),
+      maxTokens: z.number().int().positive().optional(),
+      stop: z.array(z.string()).optional(),
+      seed: z.number().int().optional(),
+      providerOptions: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    })
+    .optional(),
+});
+
+const aliasSchema = z.union([
+  z.array(targetSchema).min(1),
+  z.strictObject({
+    targets: z.array(targetSchema).min(1),
+    contentFilterFallback: targetSchema.optional(),
+  }),
+]);
+
+/** A middleware section: its plugin's config, or `false` to switch the middleware off. */
+const section = z.union([z.literal(false), z.looseObject({})]);
+
+const cacheSchema = z.union([
+  z.literal(false),
+  z.looseObject({
+    /** Cache backend plugin: `memory` (default), `redis`, or one from a `plugins:` package. */
+    plugin: z.string().min(1).default('memory'),
+    /** One cache for every caller instead of one namespace per API key. Default false. */
+    shared: z.boolean().default(false),
+  }),
+]);
+
+const limiterSchema = z.union([
+  z.literal(false),
+  z.looseObject({
+    /** Where limiter state lives: `memory` (default) or `redis`. */
+    store: z.string().min(1).default('memory'),
+  }),
+]);
+
+export const gatewayConfigSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  auth: authSchema.optional(),
+  /** Extra plugin packages to import; the built-ins need no entry. */
+  plugins: z.array(z.string().min(1)).default([]),
+  providers: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a name of letters, digits, _ . -'), providerSchema)
+    .refine((providers) => Object.keys(providers).length > 0, 'at least one provider'),
+  models: z.record(z.string().min(1), aliasSchema).default({}),
+  /** Let a model name that is not an alias through when one provider serves it. Default true. */
+  passThrough: z.boolean().default(true),
+  retry: section.optional(),
+  timeout: section.optional(),
+  breaker: section.optional(),
+  hedge: section.optional(),
+  budget: section.optional(),
+  usage: section.optional(),
+  cache: cacheSchema.optional(),
+  limiter: limiterSchema.optional(),
+  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+});
+
+/** The gateway config file as written (before defaults). */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+/** The validated gateway config, defaults applied. */
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,0 +1,60 @@
+import type { AttemptRecord, BulwarkError, ChatRequest, ChatResponse, StreamEvent } from '@bulwark/core';
+
+/** A request as a client sent it, turned into Bulwark's normalized form. */
+export interface ParsedClientRequest {
+  request: ChatRequest;
+  stream: boolean;
+  /** OpenAI `stream_options.include_usage`: send a final usage chunk. */
+  includeUsage: boolean;
+}
+
+/**
+ * Encodes one streamed call into a client's SSE dialect. `encode` returns the bytes to write for an
+ * event (possibly ''), `end` the closing bytes of a clean stream, `fail` those of a broken one.
+ */
+export interface StreamEncoder {
+  encode(event: StreamEvent): string;
+  end(): string;
+  fail(error: BulwarkError, status: number): string;
+}
+
+/** A wire format the gateway serves (OpenAI Chat Completions, Anthropic Messages). */
+export interface ClientFormat {
+  readonly name: 'openai' | 'anthropic';
+  /** Throws `InvalidRequestError` naming the wire field (e.g. `messages[1].content`). */
+  parse(body: unknown): ParsedClientRequest;
+  /** The JSON body of a complete answer. */
+  response(response: ChatResponse): unknown;
+  streamEncoder(parsed: ParsedClientRequest): StreamEncoder;
+  /** The JSON error body in this format; `attempts` is the trail of a call that failed upstream. */
+  errorBody(error: BulwarkError, status: number): unknown;
+}
+
+/** The attempt trail as it appears in error bodies: no secrets, only what helps an operator. */
+export function publicAttempts(attempts: readonly AttemptRecord[] | undefined): unknown[] | undefined {
+  if (!attempts || attempts.length === 0) return undefined;
+  return attempts.map((attempt) => ({
+    provider: attempt.provider,
+    model: attempt.model,
+    attempt: attempt.attempt,
+    durationMs: Math.round(attempt.durationMs),
+    ...(attempt.error === undefined ? {} : { error: attempt.error }),
+    ...(attempt.status === undefined ? {} : { status: attempt.status }),
+    ...(attempt.local ? { local: true } : {}),
+  }));
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

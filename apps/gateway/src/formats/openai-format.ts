@@ -1,0 +1,395 @@
+import type {
+  BulwarkError,
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  FinishReason,
+  ResponseFormat,
+  StreamEvent,
+  TextPart,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+  UserContentPart,
+} from '@bulwark/core';
+import { InvalidRequestError } from '@bulwark/core';
+import {
+  type ClientFormat,
+  isRecord,
+  type ParsedClientRequest,
+  publicAttempts,
+  type StreamEncoder,
+} from './client-format.js';
+import { invalid, validateNormalized } from './request-fields.js';
+
+/** Chat Completions fields the gateway maps itself; anything else goes to OpenAI targets as is. */
+const mappedFields = new Set([
+  'model',
+  'messages',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'seed',
+  'response_format',
+  'metadata',
+  'stream',
+  'stream_options',
+  'n',
+]);
+
+const renames: Readonly<Record<string, string>> = {
+  toolCalls: 'tool_calls',
+  toolCallId: 'tool_call_id',
+  toolChoice: 'tool_choice',
+  maxTokens: 'max_tokens',
+  topP: 'top_p',
+  responseFormat: 'response_format',
+  parameters: 'function.parameters',
+  name: 'function.name',
+  mediaType: 'image_url.url',
+  url: 'image_url.url',
+};
+
+function textContent(field: string, content: unknown): string | TextPart[] {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) invalid(field, 'a string or an array of text parts', content);
+  return content.map((part, index) => {
+    if (!isRecord(part) || (part.type !== 'text' && part.type !== 'refusal'))
+      invalid(`${field}[${index}].type`, '"text"', isRecord(part) ? part.type : part);
+    const text = part.type === 'text' ? part.text : part.refusal;
+    if (typeof text !== 'string') invalid(`${field}[${index}].text`, 'a string', text);
+    return { type: 'text', text };
+  });
+}
+
+function userContent(field: string, content: unknown): string | UserContentPart[] {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) invalid(field, 'a string or an array of content parts', content);
+  return content.map((part, index): UserContentPart => {
+    const partField = `${field}[${index}]`;
+    if (!isRecord(part)) invalid(partField, 'an object', part);
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string') invalid(`${partField}.text`, 'a string', part.text);
+      return { type: 'text', text: part.text };
+    }
+    if (part.type === 'image_url') {
+      const image = part.image_url;
+      if (!isRecord(image) || typeof image.url !== 'string')
+        invalid(`${partField}.image_url.url`, 'a string', isRecord(image) ? image.url : image);
+      const url = image.url;
+      const detail = image.detail;
+      if (detail !== undefined && detail !== 'auto' && detail !== 'low' && detail !== 'high')
+        invalid(`${partField}.image_url.detail`, '"auto", "low" or "high"', detail);
+      const dataMatch = url.startsWith('data:') ? dataUrlPattern.exec(url) : null;
+      const result: UserContentPart = dataMatch
+        ? { type: 'image', data: dataMatch[2]!, mediaType: dataMatch[1]! }
+        : { type: 'image', url };
+      if (detail !== undefined) result.detail = detail;
+      return result;
+    }
+    return invalid(`${partField}.type`, '"text" or "image_url"', part.type);
+  });
+}
+
+const dataUrlPattern = /^data:([^;,]+);base64,(.*)$/s;
+
+function parseMessages(messages: unknown): { messages: ChatMessage[]; sources: string[] } {
+  if (!Array.isArray(messages) || messages.length === 0) invalid('messages', 'a non-empty array', messages);
+  const result: ChatMessage[] = [];
+  const sources: string[] = [];
+  messages.forEach((message, index) => {
+    const field = `messages[${index}]`;
+    if (!isRecord(message)) invalid(field, 'an object', message);
+    sources.push(field);
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        result.push({ role: 'system', content: textContent(`${field}.content`, message.content) });
+        return;
+      case 'user': {
+        const user: ChatMessage = { role: 'user', content: userContent(`${field}.content`, message.content) };
+        if (typeof message.name === 'string') user.name = message.name;
+        result.push(user);
+        return;
+      }
+      case 'assistant': {
+        const content =
+          message.content === null || message.content === undefined
+            ? null
+            : textContent(`${field}.content`, message.content);
+        const assistant: ChatMessage = { role: 'assistant', content };
+        if (message.tool_calls !== undefined) {
+          if (!Array.isArray(message.tool_calls))
+            invalid(`${field}.tool_calls`, 'an array', message.tool_calls);
+          assistant.toolCalls = message.tool_calls.map((call, callIndex) => {
+            const callField = `${field}.tool_calls[${callIndex}]`;
+            if (!isRecord(call) || !isRecord(call.function))
+              invalid(`${callField}.function`, 'an object', isRecord(call) ? call.function : call);
+            return {
+              id: call.id as string,
+              name: call.function.name as string,
+              arguments: call.function.arguments as string,
+            };
+          });
+        }
+        result.push(assistant);
+        return;
+      }
+      case 'tool':
+        result.push({
+          role: 'tool',
+          toolCallId: message.tool_call_id as string,
+          content: textContent(`${field}.content`, message.content),
+        });
+        return;
+      default:
+        invalid(`${field}.role`, 'one of "system", "developer", "user", "assistant", "tool"', message.role);
+    }
+  });
+  return { messages: result, sources };
+}
+
+function parseTools(tools: unknown): ToolDefinition[] {
+  if (!Array.isArray(tools)) invalid('tools', 'an array', tools);
+  return tools.map((tool, index) => {
+    const field = `tools[${index}]`;
+    if (!isRecord(tool) || tool.type !== 'function')
+      invalid(`${field}.type`, '"function"', isRecord(tool) ? tool.type : tool);
+    const fn = tool.function;
+    if (!isRecord(fn)) invalid(`${field}.function`, 'an object', fn);
+    const definition: ToolDefinition = {
+      name: fn.name as string,
+      parameters: (fn.parameters as ToolDefinition['parameters']) ?? { type: 'object', properties: {} },
+    };
+    if (typeof fn.description === 'string') definition.description = fn.description;
+    if (typeof fn.strict === 'boolean') definition.strict = fn.strict;
+    return definition;
+  });
+}
+
+function parseToolChoice(choice: unknown): ToolChoice {
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+  if (isRecord(choice) && choice.type === 'function' && isRecord(choice.function)) {
+    return { type: 'tool', name: choice.function.name as string };
+  }
+  return invalid(
+    'tool_choice',
+    '"auto", "none", "required" or { type: "function", function: { name } }',
+    choice,
+  );
+}
+
+function parseResponseFormat(format: unknown): ResponseFormat {
+  if (!isRecord(format)) return invalid('response_format', 'an object', format);
+  if (format.type === 'text') return { type: 'text' };
+  if (format.type === 'json_object') return { type: 'json' };
+  if (format.type === 'json_schema') {
+    const schema = format.json_schema;
+    if (!isRecord(schema)) return invalid('response_format.json_schema', 'an object', schema);
+    const result: ResponseFormat = {
+      type: 'json_schema',
+      name: schema.name as string,
+      schema: (schema.schema as Record<string, unknown>) ?? {},
+    };
+    if (typeof schema.description === 'string') result.description = schema.description;
+    if (typeof schema.strict === 'boolean') result.strict = schema.strict;
+    return result;
+  }
+  return invalid('response_format.type', '"text", "json_object" or "json_schema"', format.type);
+}
+
+/** Parses an OpenAI Chat Completions request body into the normalized request. */
+export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
+  if (!isRecord(body)) invalid('body', 'a JSON object', body);
+  if (typeof body.model !== 'string' || body.model === '') invalid('model', 'a non-empty string', body.model);
+  if (body.n !== undefined && body.n !== 1) invalid('n', '1 (the gateway returns one choice)', body.n);
+  if (body.stream !== undefined && typeof body.stream !== 'boolean')
+    invalid('stream', 'a boolean', body.stream);
+  const { messages, sources } = parseMessages(body.messages);
+  const request: ChatRequest = { model: body.model, messages };
+  if (body.tools !== undefined) request.tools = parseTools(body.tools);
+  if (body.tool_choice !== undefined) request.toolChoice = parseToolChoice(body.tool_choice);
+  if (body.parallel_tool_calls !== undefined) {
+    if (typeof body.parallel_tool_calls !== 'boolean')
+      invalid('parallel_tool_calls', 'a boolean', body.parallel_tool_calls);
+    request.parallelToolCalls = body.parallel_tool_calls;
+  }
+  if (body.temperature !== undefined && body.temperature !== null)
+    request.temperature = body.temperature as number;
+  if (body.top_p !== undefined && body.top_p !== null) request.topP = body.top_p as number;
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxTokens !== undefined && maxTokens !== null) request.maxTokens = maxTokens as number;
+  if (body.stop !== undefined && body.stop !== null)
+    request.stop = typeof body.stop === 'string' ? [body.stop] : (body.stop as string[]);
+  if (body.seed !== undefined && body.seed !== null) request.seed = body.seed as number;
+  if (body.response_format !== undefined) request.responseFormat = parseResponseFormat(body.response_format);
+  if (body.metadata !== undefined && body.metadata !== null) {
+    if (!isRecord(body.metadata) || Object.values(body.metadata).some((value) => typeof value !== 'string'))
+      invalid('metadata', 'an object of string values', body.metadata);
+    request.metadata = body.metadata as Record<string, string>;
+  }
+  let extra: Record<string, unknown> | undefined;
+  for (const key in body) {
+    if (mappedFields.has(key)) continue;
+    extra ??= {};
+    extra[key] = body[key];
+  }
+  if (extra) request.providerOptions = { openai: extra };
+  validateNormalized(request, sources, renames);
+  let includeUsage = false;
+  if (body.stream_options !== undefined && body.stream_options !== null) {
+    if (!isRecord(body.stream_options)) invalid('stream_options', 'an object', body.stream_options);
+    includeUsage = body.stream_options.include_usage === true;
+  }
+  return { request, stream: body.stream === true, includeUsage };
+}
+
+function finishReason(reason: FinishReason | undefined): string {
+  return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter' ? reason : 'stop';
+}
+
+function usageJson(usage: Usage): Record<string, unknown> {
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.totalTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
+  };
+}
+
+function responseId(id: string): string {
+  return id.startsWith('chatcmpl') ? id : `chatcmpl-${id}`;
+}
+
+/** The Chat Completions JSON body of a complete answer. */
+export function openAIResponse(response: ChatResponse): unknown {
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: response.text === '' && response.toolCalls.length > 0 ? null : response.text,
+    refusal: null,
+  };
+  if (response.toolCalls.length > 0) {
+    message.tool_calls = response.toolCalls.map((call) => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  const body: Record<string, unknown> = {
+    id: responseId(response.id),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: response.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(response.finishReason) }],
+  };
+  if (response.usage) body.usage = usageJson(response.usage);
+  return body;
+}
+
+/**
+ * Chat Completions SSE. Every chunk shares one prefix (id, created, model), built once per stream;
+ * deltas are appended as strings so a text delta costs one `JSON.stringify` of its text.
+ */
+class OpenAIStreamEncoder implements StreamEncoder {
+  private prefix = '';
+  private usage: Usage | undefined;
+  private finished = false;
+  private readonly toolIndexes = new Map<number, number>();
+
+  constructor(private readonly includeUsage: boolean) {}
+
+  private begin(id: string, model: string): string {
+    this.prefix = `data: {"id":${JSON.stringify(responseId(id))},"object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":[`;
+    return `${this.prefix}{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  encode(event: StreamEvent): string {
+    switch (event.type) {
+      case 'start':
+        return this.begin(event.id, event.model);
+      case 'text-delta': {
+        const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
+        return `${head}${this.prefix}{"index":0,"delta":{"content":${JSON.stringify(event.text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+      }
+      case 'tool-call-delta': {
+        const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
+        let index = this.toolIndexes.get(event.index);
+        if (index === undefined) {
+          index = this.toolIndexes.size;
+          this.toolIndexes.set(event.index, index);
+        }
+        const call: Record<string, unknown> = { index };
+        if (event.id !== undefined) {
+          call.id = event.id;
+          call.type = 'function';
+        }
+        const fn: Record<string, unknown> = { arguments: event.argumentsDelta };
+        if (event.name !== undefined) fn.name = event.name;
+        call.function = fn;
+        return `${head}${this.prefix}{"index":0,"delta":{"tool_calls":[${JSON.stringify(call)}]},"logprobs":null,"finish_reason":null}]}\n\n`;
+      }
+      case 'usage':
+        this.usage = event.usage;
+        return '';
+      case 'finish': {
+        const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
+        this.finished = true;
+        return `${head}${this.prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finishReason(event.finishReason)}"}]}\n\n`;
+      }
+    }
+  }
+
+  end(): string {
+    let tail = '';
+    if (!this.finished) tail += this.encode({ type: 'finish', finishReason: 'stop' });
+    if (this.includeUsage && this.usage) {
+      tail += `${this.prefix}],"usage":${JSON.stringify(usageJson(this.usage))}}\n\n`;
+    }
+    return `${tail}data: [DONE]\n\n`;
+  }
+
+  fail(error: BulwarkError, status: number): string {
+    return `data: ${JSON.stringify(openAIErrorBody(error, status))}\n\n`;
+  }
+}
+
+const errorTypes: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'insufficient_quota',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+  499: 'aborted',
+  500: 'server_error',
+  502: 'upstream_error',
+  503: 'service_unavailable',
+  504: 'timeout_error',
+};
+
+/** An OpenAI-style error body: `{ error: { message, type, param, code } }`, plus the attempt trail. */
+export function openAIErrorBody(error: BulwarkError, status: number): unknown {
+  const body: Record<string, unknown> = {
+    message: error.message,
+    type: errorTypes[status] ?? 'server_error',
+    param: InvalidRequestError.isInstance(error) ? (error.field ?? null) : null,
+    code: error.code,
+  };
+  const attempts = publicAttempts(error.attempts);
+  if (attempts) body.attempts = attempts;
+  return { error: body };
+}
+
+export const openAIFormat: ClientFormat = {
+  name: 'openai',
+  parse: parseOpenAIRequest,
+  response: openAIResponse,
+  streamEncoder: (parsed) => new OpenAIStreamEncoder(parsed.includeUsage),
+  errorBody: openAIErrorBody,
+};

@@ -1,0 +1,187 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type Bulwark,
+  type Clock,
+  createBulwark,
+  createEventBus,
+  createJsonLogger,
+  type EventBus,
+  type Logger,
+  type PluginDescriptor,
+  systemClock,
+} from '@bulwark/core';
+import type { GatewayConfig, GatewayConfigInput } from './config/config-schema.js';
+import { substituteEnv, validateGatewayConfig } from './config/load-config.js';
+import { createApiKeyChecker } from './http/api-keys.js';
+import { pingRedis } from './http/redis-ping.js';
+import { createRequestHandler } from './http/request-handler.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
+import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
+
+export interface GatewayOptions {
+  /** The config: a parsed file (validated here, `${env:…}` substituted) or an already validated one. */
+  config: GatewayConfigInput | GatewayConfig;
+  /** Environment for `${env:NAME}`. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Extra plugin descriptors (embedding, tests), registered after the built-ins. */
+  plugins?: readonly PluginDescriptor[];
+  /** Default: JSON lines on stderr at the config's `log.level`. */
+  logger?: Logger;
+  clock?: Clock;
+  events?: EventBus;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly plan: GatewayPlan;
+  readonly bulwark: Bulwark;
+  readonly server: Server;
+  readonly metrics: GatewayMetrics | undefined;
+  /** `http://host:port` once listening. */
+  readonly url: string | undefined;
+  /** Starts listening (default: the config's host and port); resolves to the URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /**
+   * Graceful stop: stops accepting, lets in-flight calls (running streams included) finish for up to
+   * `drainTimeoutMs` (default: the config's), then closes what is left and every plugin.
+   */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Builds a gateway from a config: validates it, resolves plugins, composes the Bulwark pipeline and
+ * creates (without starting) the HTTP server. Any config error throws before anything listens.
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const config = validateGatewayConfig(substituteEnv(options.config, options.env ?? process.env));
+  const logger =
+    options.logger ?? createJsonLogger({ level: config.log.level, base: { service: 'bulwark-gateway' } });
+  const clock = options.clock ?? systemClock;
+  const events = options.events ?? createEventBus({ logger });
+  const metrics = config.metrics.enabled ? createGatewayMetrics({ events }) : undefined;
+  let plan: GatewayPlan;
+  try {
+    plan = await buildPlan(config, {
+      logger,
+      events,
+      clock,
+      ...(options.plugins ? { plugins: options.plugins } : {}),
+    });
+  } catch (error) {
+    metrics?.close();
+    throw error;
+  }
+  let bulwark: Bulwark;
+  try {
+    bulwark = createBulwark({
+      providers: Object.fromEntries(plan.providers),
+      models: plan.models,
+      middleware: plan.middleware,
+      ...(plan.routing ? { routing: plan.routing } : {}),
+      clock,
+      logger,
+      events,
+      passThrough: config.passThrough,
+      validateRequests: false,
+    });
+  } catch (error) {
+    metrics?.close();
+    await plan.close();
+    throw error;
+  }
+
+  const active = new Set<ServerResponse>();
+  let draining = false;
+  let drained: (() => void) | undefined;
+  const handler = createRequestHandler({
+    bulwark,
+    logger,
+    metrics,
+    auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
+    bodyLimit: config.server.bodyLimit,
+    caching: plan.caching,
+    sharedCache: plan.sharedCache,
+    ready: async () => (await Promise.all(plan.redisUrls.map((url) => pingRedis(url)))).every(Boolean),
+    isDraining: () => draining,
+    track(response, isActive) {
+      if (isActive) active.add(response);
+      else {
+        active.delete(response);
+        if (draining && active.size === 0) drained?.();
+      }
+    },
+  });
+  const server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs }, handler);
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0;
+  let url: string | undefined;
+  let closing: Promise<void> | undefined;
+
+  return {
+    config,
+    plan,
+    bulwark,
+    server,
+    metrics,
+    get url() {
+      return url;
+    },
+    listen(port = config.server.port, host = config.server.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          url = `http://${shownHost}:${address.port}`;
+          logger.info('gateway listening', {
+            url,
+            providers: [...plan.providers.keys()],
+            models: bulwark.aliases,
+            middleware: plan.middleware.map((middleware) => middleware.name),
+          });
+          resolve(url);
+        });
+      });
+    },
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        draining = true;
+        const limit = closeOptions.drainTimeoutMs ?? config.server.drainTimeoutMs;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (active.size > 0) {
+          logger.info('draining in-flight calls', { inFlight: active.size, timeoutMs: limit });
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, limit);
+            drained = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        server.closeAllConnections();
+        await stopped;
+        await plan.close();
+        metrics?.close();
+        logger.info('gateway stopped', {});
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `createGateway` then `listen`: a running gateway. */
+export async function startGateway(
+  options: GatewayOptions & { port?: number; host?: string },
+): Promise<Gateway> {
+  const gateway = await createGateway(options);
+  try {
+    await gateway.listen(options.port, options.host);
+  } catch (error) {
+    await gateway.close({ drainTimeoutMs: 0 });
+    throw error;
+  }
+  return gateway;
+}

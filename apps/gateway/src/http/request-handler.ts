@@ -1,0 +1,368 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  AuthenticationError,
+  type Bulwark,
+  type BulwarkError,
+  type CallOptions,
+  InvalidRequestError,
+  type Logger,
+  NotFoundError,
+  type StreamEvent,
+  toBulwarkError,
+} from '@bulwark/core';
+import { anthropicFormat } from '../formats/anthropic-format.js';
+import type { ClientFormat, ParsedClientRequest } from '../formats/client-format.js';
+import { openAIFormat } from '../formats/openai-format.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ApiKeyChecker } from './api-keys.js';
+import { httpStatusFor } from './error-status.js';
+import { readBody } from './read-body.js';
+
+export interface RequestHandlerOptions {
+  bulwark: Bulwark;
+  logger: Logger;
+  metrics?: GatewayMetrics | undefined;
+  auth?: ApiKeyChecker | undefined;
+  bodyLimit: number;
+  /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
+  caching: boolean;
+  /** True when callers share one cache namespace; otherwise it follows their key (tenant). */
+  sharedCache: boolean;
+  /** Readiness: resolves true when every dependency (Redis) answers. */
+  ready: () => Promise<boolean>;
+  /** True once shutdown began: new keep-alive requests are told to close their connection. */
+  isDraining: () => boolean;
+  /** Called when a call starts and ends (in-flight tracking for the drain). */
+  track: (response: ServerResponse, active: boolean) => void;
+}
+
+const jsonHeaders = { 'content-type': 'application/json' };
+const sseHeaders = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void {
+  if (response.headersSent || response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...jsonHeaders,
+    ...headers,
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+function errorHeaders(error: BulwarkError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfterMs !== undefined) {
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    headers['retry-after-ms'] = String(Math.ceil(error.retryAfterMs));
+  }
+  if (error.attempts) headers['x-bulwark-attempts'] = String(countAttempts(error.attempts));
+  return headers;
+}
+
+function countAttempts(trail: readonly { local?: boolean }[]): number {
+  let count = 0;
+  for (const record of trail) if (!record.local) count += 1;
+  return count;
+}
+
+function waitForDrain(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads the `x-bulwark-*` request headers into call options; a bad value is a 400 naming the header. */
+function callOptionsFrom(
+  request: IncomingMessage,
+  tenant: string | undefined,
+  signal: AbortSignal,
+): CallOptions {
+  const options: CallOptions = { signal, metadata: tenant === undefined ? {} : { tenant } };
+  const cache = headerValue(request.headers['x-bulwark-cache']);
+  const ttl = headerValue(request.headers['x-bulwark-cache-ttl']);
+  if (cache !== undefined || ttl !== undefined) {
+    options.cache = {};
+    if (cache === 'no-cache') options.cache.noCache = true;
+    else if (cache === 'no-store') options.cache.noStore = true;
+    else if (cache !== undefined)
+      throw new InvalidRequestError({
+        field: 'x-bulwark-cache',
+        message: `Invalid header x-bulwark-cache: expected "no-cache" or "no-store" (got "${cache.slice(0, 40)}")`,
+      });
+    if (ttl !== undefined) {
+      const seconds = Number(ttl);
+      if (!Number.isInteger(seconds) || seconds <= 0)
+        throw new InvalidRequestError({
+          field: 'x-bulwark-cache-ttl',
+          message: `Invalid header x-bulwark-cache-ttl: expected a positive whole number of seconds (got "${ttl.slice(0, 40)}")`,
+        });
+      options.cache.ttlSeconds = seconds;
+    }
+  }
+  const priority = headerValue(request.headers['x-bulwark-priority']);
+  if (priority !== undefined) {
+    const value = Number(priority);
+    if (!Number.isInteger(value) || Math.abs(value) > 1000)
+      throw new InvalidRequestError({
+        field: 'x-bulwark-priority',
+        message: `Invalid header x-bulwark-priority: expected a whole number from -1000 to 1000 (got "${priority.slice(0, 40)}")`,
+      });
+    options.metadata!.priority = value;
+  }
+  return options;
+}
+
+/**
+ * The gateway's request listener, on `node:http` directly: routes by method and path, checks the
+ * key, reads the body up to the limit, translates the client's format to Bulwark's and back, and
+ * streams SSE chunk by chunk as events arrive.
+ */
+export function createRequestHandler(
+  options: RequestHandlerOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const { bulwark, logger, metrics, auth, bodyLimit } = options;
+  const defaultCacheStatus = options.caching ? 'miss' : 'bypass';
+
+  const fail = (format: ClientFormat, response: ServerResponse, thrown: unknown): number => {
+    const error = toBulwarkError(thrown);
+    const status = httpStatusFor(error);
+    if (status >= 500)
+      logger.warn('call failed', {
+        status,
+        code: error.code,
+        message: error.message,
+        provider: error.provider,
+      });
+    sendJson(response, status, format.errorBody(error, status), errorHeaders(error));
+    return status;
+  };
+
+  async function handleChat(
+    format: ClientFormat,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
+    const started = performance.now();
+    let status = 200;
+    let model = 'unknown';
+    let parsed: ParsedClientRequest | undefined;
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!response.writableFinished) controller.abort(new Error('client disconnected'));
+    };
+    response.once('close', onClose);
+    options.track(response, true);
+    metrics?.requestStarted();
+    if (options.isDraining()) response.setHeader('connection', 'close');
+    try {
+      let tenant: string | undefined;
+      if (auth) {
+        tenant = auth.check(request.headers);
+        if (tenant === undefined) {
+          request.resume();
+          throw new AuthenticationError({
+            local: true,
+            message: 'Invalid or missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
+          });
+        }
+      }
+      const body = await readBody(request, bodyLimit);
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        throw new InvalidRequestError({
+          field: 'body',
+          message: `Request body is not valid JSON: ${(error as Error).message}`,
+        });
+      }
+      parsed = format.parse(json);
+      model = parsed.request.model;
+      const callOptions = callOptionsFrom(
+        request,
+        options.sharedCache ? undefined : tenant,
+        controller.signal,
+      );
+      if (options.sharedCache && tenant !== undefined) callOptions.metadata!.tags = [`tenant:${tenant}`];
+      if (parsed.stream) {
+        status = await streamChat(format, parsed, callOptions, response, started);
+      } else {
+        const answer = await bulwark.chat(parsed.request, callOptions);
+        sendJson(response, 200, format.response(answer), {
+          'x-bulwark-target': `${answer.provider}/${answer.model}`,
+          'x-bulwark-attempts': String(countAttempts(answer.attempts)),
+          'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+        });
+      }
+    } catch (thrown) {
+      if (controller.signal.aborted) status = 499;
+      else status = fail(format, response, thrown);
+    } finally {
+      response.off('close', onClose);
+      options.track(response, false);
+      metrics?.requestEnded();
+      metrics?.observeRequest(
+        format.name,
+        model,
+        status,
+        parsed?.stream ?? false,
+        (performance.now() - started) / 1000,
+      );
+    }
+  }
+
+  async function streamChat(
+    format: ClientFormat,
+    parsed: ParsedClientRequest,
+    callOptions: CallOptions,
+    response: ServerResponse,
+    started: number,
+  ): Promise<number> {
+    const stream = bulwark.stream(parsed.request, callOptions);
+    const encoder = format.streamEncoder(parsed);
+    let headersSent = false;
+    const openStream = (event: StreamEvent): void => {
+      const headers: Record<string, string> = { ...sseHeaders };
+      const hit = event.type === 'start' && event.cache === 'hit';
+      if (event.type === 'start') headers['x-bulwark-target'] = `${event.provider}/${event.model}`;
+      headers['x-bulwark-attempts'] = String(hit ? 0 : countAttempts(stream.trail) + 1);
+      headers['x-bulwark-cache'] = (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus;
+      response.writeHead(200, headers);
+      headersSent = true;
+      metrics?.observeFirstToken(format.name, (performance.now() - started) / 1000);
+    };
+    try {
+      for await (const event of stream) {
+        if (!headersSent) openStream(event);
+        const text = encoder.encode(event);
+        if (text !== '' && !response.write(text)) await waitForDrain(response);
+        if (response.destroyed) break;
+      }
+      if (!headersSent) openStream({ type: 'finish', finishReason: 'stop' });
+      response.end(encoder.end());
+      return 200;
+    } catch (thrown) {
+      if (callOptions.signal?.aborted) return 499;
+      if (!headersSent) return fail(format, response, thrown);
+      const error = toBulwarkError(thrown);
+      const status = httpStatusFor(error);
+      logger.warn('stream broke after output was sent', {
+        code: error.code,
+        message: error.message,
+        provider: error.provider,
+      });
+      response.end(encoder.fail(error, status));
+      return status;
+    }
+  }
+
+  async function handleModels(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (auth && auth.check(request.headers) === undefined) {
+      const format = request.headers['anthropic-version'] ? anthropicFormat : openAIFormat;
+      fail(format, response, new AuthenticationError({ local: true, message: 'Invalid or missing API key' }));
+      return;
+    }
+    const created = Math.floor(Date.now() / 1000);
+    const aliases = bulwark.aliases;
+    if (request.headers['anthropic-version']) {
+      const data = aliases.map((id) => ({
+        type: 'model',
+        id,
+        display_name: id,
+        created_at: new Date(created * 1000).toISOString(),
+      }));
+      sendJson(response, 200, {
+        data,
+        has_more: false,
+        first_id: aliases[0] ?? null,
+        last_id: aliases.at(-1) ?? null,
+      });
+      return;
+    }
+    sendJson(response, 200, {
+      object: 'list',
+      data: aliases.map((id) => ({ id, object: 'model', created, owned_by: 'bulwark' })),
+    });
+  }
+
+  async function handleMetrics(response: ServerResponse): Promise<void> {
+    if (!metrics) {
+      sendJson(response, 404, { error: { message: 'metrics are disabled', type: 'not_found_error' } });
+      return;
+    }
+    const text = await metrics.render();
+    response.writeHead(200, {
+      'content-type': metrics.contentType,
+      'content-length': Buffer.byteLength(text),
+    });
+    response.end(text);
+  }
+
+  async function handleReady(response: ServerResponse): Promise<void> {
+    if (options.isDraining()) {
+      sendJson(response, 503, { status: 'draining' });
+      return;
+    }
+    const ready = await options.ready();
+    sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+  }
+
+  return function handle(request, response) {
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const method = request.method;
+    if (method === 'POST') {
+      if (path === '/v1/chat/completions') return void handleChat(openAIFormat, request, response);
+      if (path === '/v1/messages') return void handleChat(anthropicFormat, request, response);
+    } else if (method === 'GET' || method === 'HEAD') {
+      if (path === '/healthz') return sendJson(response, 200, { status: 'ok' });
+      if (path === '/readyz') return void handleReady(response);
+      if (path === '/metrics')
+        return void handleMetrics(response).catch((error) => fail(openAIFormat, response, error));
+      if (path === '/v1/models') return void handleModels(request, response);
+    }
+    request.resume();
+    const format =
+      request.headers['anthropic-version'] || path === '/v1/messages' ? anthropicFormat : openAIFormat;
+    const known =
+      path === '/v1/chat/completions' ||
+      path === '/v1/messages' ||
+      path === '/v1/models' ||
+      path === '/healthz' ||
+      path === '/readyz' ||
+      path === '/metrics';
+    const error = known
+      ? new InvalidRequestError({ message: `Method ${method} is not allowed on ${path}` })
+      : new NotFoundError({
+          message: `No route ${method} ${path}. Routes: POST /v1/chat/completions, POST /v1/messages, GET /v1/models, GET /healthz, GET /readyz, GET /metrics`,
+        });
+    const status = known ? 405 : 404;
+    sendJson(
+      response,
+      status,
+      format.errorBody(error, status),
+      known ? { allow: path.startsWith('/v1/') && path !== '/v1/models' ? 'POST' : 'GET' } : undefined,
+    );
+  };
+}

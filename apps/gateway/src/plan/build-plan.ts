@@ -1,0 +1,353 @@
+import {
+  BulwarkError,
+  type Clock,
+  ConfigError,
+  createPluginRegistry,
+  type EventBus,
+  type Logger,
+  type MiddlewareV1,
+  type ModelAlias,
+  middlewareLevel,
+  type PluginDescriptor,
+  type PluginRegistry,
+  type ProviderV1,
+  type RoutingStrategyV1,
+  registerSecret,
+  stageOrder,
+  type Target,
+} from '@bulwark/core';
+import type { GatewayConfig } from '../config/config-schema.js';
+import { describeIssue } from '../config/load-config.js';
+import { builtinPlugins } from './builtin-plugins.js';
+import { maskSecrets } from './mask-secrets.js';
+
+/**
+ * The middleware sections of the config, in pipeline order, with the plugin that serves each.
+ * `defaultOn` sections run with their plugin's defaults when absent from the config (and when the
+ * plugin is installed); the others run only when configured.
+ */
+export const middlewareSections = [
+  { section: 'usage', plugin: 'usage', defaultOn: true },
+  { section: 'cache', plugin: 'cache', defaultOn: true },
+  { section: 'budget', plugin: 'budget', defaultOn: false },
+  { section: 'retry', plugin: 'retry', defaultOn: true },
+  { section: 'hedge', plugin: 'hedge', defaultOn: false },
+  { section: 'breaker', plugin: 'breaker', defaultOn: true },
+  { section: 'limiter', plugin: 'limiter', defaultOn: true },
+  { section: 'timeout', plugin: 'timeout', defaultOn: true },
+] as const;
+
+export type MiddlewareSection = (typeof middlewareSections)[number]['section'];
+
+/** What `check-config` prints: the resolved plan, with every secret masked. */
+export interface PlanDescription {
+  server: { host: string; port: number; bodyLimitBytes: number; drainTimeoutMs: number };
+  auth: { enabled: boolean; tenants: string[] };
+  plugins: { packages: string[]; registered: string[] };
+  providers: Record<string, { plugin: string; package?: string; config: unknown }>;
+  models: Record<string, string[]>;
+  passThrough: boolean;
+  routing: string;
+  middleware: Array<{
+    section: string;
+    plugin: string;
+    name: string;
+    stage: string;
+    level: string;
+    config: unknown;
+  }>;
+  skipped: Array<{ section: string; reason: string }>;
+  redis: string[];
+}
+
+export interface GatewayPlan {
+  readonly config: GatewayConfig;
+  readonly registry: PluginRegistry;
+  readonly providers: Map<string, ProviderV1>;
+  readonly models: Record<string, ModelAlias>;
+  readonly middleware: MiddlewareV1[];
+  readonly routing?: RoutingStrategyV1;
+  /** Redis URLs the plan uses (readiness checks them). */
+  readonly redisUrls: string[];
+  /** True when a cache middleware is in the pipeline. */
+  readonly caching: boolean;
+  /** True when every caller shares one cache namespace. */
+  readonly sharedCache: boolean;
+  describe(): PlanDescription;
+  /** Closes every created provider and middleware. */
+  close(): Promise<void>;
+}
+
+export interface BuildPlanOptions {
+  logger: Logger;
+  events: EventBus;
+  clock: Clock;
+  /** Extra descriptors (embedding, tests), registered after the built-ins. */
+  plugins?: readonly PluginDescriptor[];
+  /** Imports `plugins:` packages; default `import()`. */
+  importer?: (specifier: string) => Promise<unknown>;
+}
+
+type Closable = { close?: () => unknown; dispose?: () => unknown };
+
+/** Restates a plugin's config error with the value found at each path. */
+function withValues(error: unknown, config: unknown): unknown {
+  if (!ConfigError.isInstance(error)) return error;
+  const issues = error.issues.map((issue) => ({
+    path: issue.path,
+    message: describeIssue(maskSecrets(config), issue.path, issue.message.replace(`${issue.path}: `, '')),
+  }));
+  return new ConfigError({
+    path: error.path,
+    issues,
+    cause: error,
+    message: `Invalid configuration:\n  ${issues.map((issue) => issue.message).join('\n  ')}`,
+  });
+}
+
+function collectRedisUrls(value: unknown, found: Set<string>): void {
+  if (typeof value === 'string') {
+    if (/^rediss?:\/\//.test(value)) found.add(value);
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectRedisUrls(item, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) collectRedisUrls(item, found);
+  }
+}
+
+function registerConfigSecrets(value: unknown, key = ''): void {
+  if (typeof value === 'string') {
+    if (/key|secret|token|password/i.test(key)) registerSecret(value);
+    if (value.includes('://') && value.includes('@')) {
+      try {
+        const url = new URL(value);
+        registerSecret(decodeURIComponent(url.password));
+      } catch {}
+    }
+  } else if (Array.isArray(value)) {
+    for (const item of value) registerConfigSecrets(item, key);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [name, item] of Object.entries(value)) registerConfigSecrets(item, name);
+  }
+}
+
+/**
+ * Resolves a validated config into live plugins: loads `plugins:` packages, creates providers and
+ * middleware through core's plugin registry, checks every target names a provider. On any error it
+ * closes what it created and throws a `ConfigError` naming the path, so nothing half-starts.
+ */
+export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions): Promise<GatewayPlan> {
+  registerConfigSecrets(config);
+  const registry = createPluginRegistry({
+    clock: options.clock,
+    logger: options.logger,
+    events: options.events,
+  });
+  registry.register(...builtinPlugins);
+  if (options.plugins) registry.register(...options.plugins);
+  const created: Closable[] = [];
+  const providers = new Map<string, ProviderV1>();
+  const middleware: Array<{ instance: MiddlewareV1; section: string; plugin: string; config: unknown }> = [];
+  const skipped: Array<{ section: string; reason: string }> = [];
+  let routing: RoutingStrategyV1 | undefined;
+  try {
+    for (const [index, packageName] of config.plugins.entries()) {
+      try {
+        await registry.load(packageName, options.importer);
+      } catch (error) {
+        if (BulwarkError.isInstance(error)) {
+          throw new ConfigError({
+            path: `plugins[${index}]`,
+            cause: error,
+            message: `plugins[${index}]: ${error.message}`,
+          });
+        }
+        throw error;
+      }
+    }
+
+    for (const [name, entry] of Object.entries(config.providers)) {
+      const { plugin, limits: _limits, ...providerConfig } = entry;
+      const path = `providers.${name}`;
+      if (!registry.has('provider', plugin)) {
+        const available = registry.list('provider').map((descriptor) => descriptor.name);
+        throw new ConfigError({
+          path: `${path}.plugin`,
+          message: describeIssue(
+            config,
+            `${path}.plugin`,
+            `one of ${available.join(', ') || '(no provider plugin installed)'}, or a provider from a package listed under "plugins"`,
+          ),
+        });
+      }
+      try {
+        const provider = await registry.create('provider', plugin, providerConfig, path);
+        providers.set(name, provider);
+        created.push(provider);
+      } catch (error) {
+        throw withValues(error, config);
+      }
+    }
+
+    const models: Record<string, ModelAlias> = {};
+    const providerNames = [...providers.keys()];
+    const checkTarget = (target: Target, path: string): void => {
+      if (!providers.has(target.provider)) {
+        throw new ConfigError({
+          path: `${path}.provider`,
+          message: describeIssue(
+            config,
+            `${path}.provider`,
+            `one of the configured providers: ${providerNames.join(', ')}`,
+          ),
+        });
+      }
+    };
+    for (const [alias, value] of Object.entries(config.models)) {
+      const resolved: ModelAlias = Array.isArray(value) ? { targets: value } : (value as ModelAlias);
+      const base = Array.isArray(value) ? `models.${alias}` : `models.${alias}.targets`;
+      for (const [index, target] of resolved.targets.entries()) checkTarget(target, `${base}[${index}]`);
+      if (resolved.contentFilterFallback)
+        checkTarget(resolved.contentFilterFallback, `models.${alias}.contentFilterFallback`);
+      models[alias] = resolved;
+    }
+
+    for (const { section, plugin, defaultOn } of middlewareSections) {
+      const value = config[section];
+      if (value === false) {
+        skipped.push({ section, reason: 'switched off in the config' });
+        continue;
+      }
+      if (value === undefined && !defaultOn) continue;
+      const installed = registry.has('middleware', plugin) || registry.has('routing', plugin);
+      if (!installed) {
+        if (value === undefined) {
+          skipped.push({ section, reason: `plugin "${plugin}" is not installed` });
+          continue;
+        }
+        registry.get('middleware', plugin);
+      }
+      const sectionConfig = sectionConfigFor(section, config);
+      try {
+        if (registry.has('routing', plugin) && !registry.has('middleware', plugin)) {
+          routing = await registry.create('routing', plugin, sectionConfig, section);
+          created.push(routing as Closable);
+          continue;
+        }
+        const instance = await registry.create('middleware', plugin, sectionConfig, section);
+        created.push(instance as Closable);
+        middleware.push({ instance, section, plugin, config: sectionConfig });
+      } catch (error) {
+        throw withValues(error, config);
+      }
+    }
+  } catch (error) {
+    await closeAll(created);
+    throw error;
+  }
+
+  const ordered = sortMiddleware(middleware);
+  const redis = new Set<string>();
+  for (const { section } of middlewareSections) collectRedisUrls(config[section], redis);
+  const cacheSection = config.cache;
+  return {
+    config,
+    registry,
+    providers,
+    models: Object.fromEntries(
+      Object.entries(config.models).map(([alias, value]) => [
+        alias,
+        Array.isArray(value) ? { targets: value } : (value as ModelAlias),
+      ]),
+    ),
+    middleware: ordered.map((entry) => entry.instance),
+    ...(routing ? { routing } : {}),
+    redisUrls: [...redis],
+    caching: ordered.some((entry) => entry.section === 'cache'),
+    sharedCache: cacheSection !== false && cacheSection !== undefined && cacheSection.shared === true,
+    describe: () => ({
+      server: {
+        host: config.server.host,
+        port: config.server.port,
+        bodyLimitBytes: config.server.bodyLimit,
+        drainTimeoutMs: config.server.drainTimeoutMs,
+      },
+      auth: {
+        enabled: config.auth !== undefined,
+        tenants: (config.auth?.keys ?? []).map((key, index) =>
+          typeof key === 'string' ? `key-${index}` : (key.name ?? `key-${index}`),
+        ),
+      },
+      plugins: {
+        packages: config.plugins,
+        registered: registry
+          .list()
+          .map(
+            (descriptor) =>
+              `${descriptor.kind}:${descriptor.name}${descriptor.packageName ? ` (${descriptor.packageName})` : ''}`,
+          ),
+      },
+      providers: Object.fromEntries(
+        Object.entries(config.providers).map(([name, entry]) => {
+          const { plugin, ...rest } = entry;
+          const packageName = registry.get('provider', plugin).packageName;
+          return [
+            name,
+            { plugin, ...(packageName ? { package: packageName } : {}), config: maskSecrets(rest) },
+          ];
+        }),
+      ),
+      models: Object.fromEntries(
+        Object.entries(config.models).map(([alias, value]) => [
+          alias,
+          (Array.isArray(value) ? value : value.targets).map(
+            (target) => `${target.provider}/${target.model}`,
+          ),
+        ]),
+      ),
+      passThrough: config.passThrough,
+      routing: routing?.name ?? 'fallback',
+      middleware: ordered.map((entry) => ({
+        section: entry.section,
+        plugin: entry.plugin,
+        name: entry.instance.name,
+        stage: entry.instance.stage ?? 'custom',
+        level: middlewareLevel(entry.instance),
+        config: maskSecrets(entry.config),
+      })),
+      skipped,
+      redis: [...redis].map((url) => maskSecrets(url) as string),
+    }),
+    async close() {
+      await closeAll(created);
+    },
+  };
+}
+
+/** What a middleware plugin receives for its section: the section plus what it needs from elsewhere. */
+function sectionConfigFor(section: MiddlewareSection, config: GatewayConfig): unknown {
+  const value = config[section];
+  const base = value === undefined || value === false ? {} : { ...value };
+  return base;
+}
+
+function sortMiddleware<T extends { instance: MiddlewareV1 }>(entries: T[]): T[] {
+  const rank = (middleware: MiddlewareV1): number => {
+    const level = middlewareLevel(middleware) === 'call' ? 0 : 1000;
+    const stage = middleware.stage ?? 'custom';
+    return level + (stage === 'custom' ? 999 : stageOrder[stage].rank);
+  };
+  return entries
+    .map((entry, index) => ({ entry, index }))
+    .sort((a, b) => rank(a.entry.instance) - rank(b.entry.instance) || a.index - b.index)
+    .map(({ entry }) => entry);
+}
+
+async function closeAll(created: Closable[]): Promise<void> {
+  await Promise.allSettled(
+    created.reverse().map(async (item) => {
+      if (typeof item.close === 'function') await item.close();
+      else if (typeof item.dispose === 'function') await item.dispose();
+    }),
+  );
+}
