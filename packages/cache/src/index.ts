@@ -1,0 +1,12 @@
+export type { CacheKeyOptions } from './cache-key.js';
+export { canonicalRequest, computeCacheKey } from './cache-key.js';
+export type { CacheMiddleware, CacheOptions, CachePolicy, CacheStats } from './cache-middleware.js';
+export { createCache } from './cache-middleware.js';
+export type { CachedEntry } from './cached-entry.js';
+export { CorruptEntryError, decodeEntry, encodeEntry, entryToEvents } from './cached-entry.js';
+export { canonicalJson } from './canonical-json.js';
+export type { CoalescingMiddleware, CoalescingOptions } from './coalescing-middleware.js';
+export { createCoalescing } from './coalescing-middleware.js';
+export type { CacheConfig } from './plugin.js';
+export { cacheConfigSchema, plugin } from './plugin.js';
+export { SingleFlight } from './single-flight.js';
