@@ -68,7 +68,8 @@ export interface BudgetOptions {
   prices?: PriceTable | PriceTableOptions;
   /**
    * The targets behind a model alias, so the estimate uses the dearest target a fallback could reach
-   * (pass `(model) => bulwark.resolve(model).targets`). Default: the requested model name is priced as is.
+   * (pass `(model) => bulwark.resolve(model).targets`, or call `useTargets` later). Without it the
+   * requested model name is priced as is, which only works for provider model names, not aliases.
    */
   targetsOf?: TargetsOf;
   /** Output tokens assumed when a request sets no `maxTokens`. Default 4096. */
@@ -94,6 +95,11 @@ export interface Budget extends MiddlewareV1 {
   readonly rules: readonly Required<Omit<BudgetRule, 'match'>>[];
   /** Spend and remaining allowance of global budgets, `match` budgets and recently seen subjects. */
   status(): Promise<BudgetStatus[]>;
+  /**
+   * Sets how model aliases map to targets after creation (when the budget was made before the client,
+   * e.g. by the plugin registry): `budget.useTargets((model) => bulwark.resolve(model).targets)`.
+   */
+  useTargets(targetsOf: TargetsOf): void;
   /** Closes the store. */
   close(): Promise<void>;
 }
@@ -216,6 +222,7 @@ export function createBudget(options: BudgetOptions = {}): Budget {
   const hasHard = rules.some((rule) => rule.hard) || ceiling !== undefined;
   const warnedSoft = new Set<string>();
   let statusClock: Clock | undefined = options.clock;
+  let targetsOf = options.targetsOf;
 
   const subjectOf = (rule: Rule, request: ChatRequest, context: CallContext): string | undefined | null => {
     const subject =
@@ -229,7 +236,7 @@ export function createBudget(options: BudgetOptions = {}): Budget {
   const estimate = (request: ChatRequest): { usd: number | undefined; unpriced: string[] } => {
     let candidates: ReturnType<TargetsOf>;
     try {
-      candidates = options.targetsOf?.(request.model);
+      candidates = targetsOf?.(request.model);
     } catch {
       candidates = undefined;
     }
@@ -494,6 +501,9 @@ export function createBudget(options: BudgetOptions = {}): Budget {
         row.remainingUsd = Math.max(0, usd(nano(row.limitUsd) - (values[index] ?? 0)));
       }
       return rows;
+    },
+    useTargets(resolve) {
+      targetsOf = resolve;
     },
     async close() {
       await store.close?.();
