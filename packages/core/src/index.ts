@@ -81,8 +81,8 @@ export type {
   StandardSchemaV1,
 } from './registry/standard-schema.js';
 export { formatPath } from './registry/standard-schema.js';
-export type { FallbackRouterOptions } from './routing/fallback-router.js';
-export { createFallbackRouter, orderTargets, pickBestError } from './routing/fallback-router.js';
+export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
+export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';
 export type { ModelAlias, Target } from './routing/target.js';
 export { targetId } from './routing/target.js';

@@ -3,12 +3,12 @@ import { toBulwarkError } from '../errors/classify.js';
 import {
   ContentFilterError,
   ContextLengthError,
+  NotFoundError,
   StreamInterruptedError,
   TimeoutError,
 } from '../errors/errors.js';
 import type { CallContext } from '../provider.js';
 import { StreamAccumulator } from '../stream/stream-accumulator.js';
-import type { ChatRequest } from '../types/chat-request.js';
 import type { ChatResponse } from '../types/chat-response.js';
 import { isContentEvent, type StreamEvent } from '../types/stream-event.js';
 import type { RoutingStrategyV1, TargetHandle } from './routing-strategy.js';
@@ -19,8 +19,19 @@ export interface FallbackRouterOptions {
   random?: () => number;
 }
 
-/** Orders targets: by priority (default: list position), weighted random among equal priorities. */
+/**
+ * Orders targets: by priority (default: list position), weighted random among equal priorities. A
+ * list without any `priority` keeps its order (and is returned as is, without copying).
+ */
 export function orderTargets<T extends { target: Target }>(handles: readonly T[], random: () => number): T[] {
+  let prioritized = false;
+  for (const handle of handles) {
+    if (handle.target.priority !== undefined) {
+      prioritized = true;
+      break;
+    }
+  }
+  if (!prioritized) return handles as T[];
   const groups = new Map<number, T[]>();
   handles.forEach((handle, index) => {
     const priority = handle.target.priority ?? index;
@@ -30,13 +41,18 @@ export function orderTargets<T extends { target: Target }>(handles: readonly T[]
   });
   const ordered: T[] = [];
   for (const priority of [...groups.keys()].sort((a, b) => a - b)) {
-    const group = [...groups.get(priority)!];
+    const group = groups.get(priority)!;
     while (group.length > 1) {
-      const total = group.reduce((sum, handle) => sum + Math.max(0, handle.target.weight ?? 1), 0);
+      let total = 0;
+      for (const handle of group) total += Math.max(0, handle.target.weight ?? 1);
+      // With every weight 0 nothing is preferred: keep the listed order.
+      if (!(total > 0)) break;
       let pick = random() * total;
       let chosen = group.length - 1;
       for (let index = 0; index < group.length; index += 1) {
-        pick -= Math.max(0, group[index]!.target.weight ?? 1);
+        const weight = Math.max(0, group[index]!.target.weight ?? 1);
+        if (weight === 0) continue;
+        pick -= weight;
         if (pick < 0) {
           chosen = index;
           break;
@@ -44,13 +60,13 @@ export function orderTargets<T extends { target: Target }>(handles: readonly T[]
       }
       ordered.push(group.splice(chosen, 1)[0]!);
     }
-    ordered.push(group[0]!);
+    ordered.push(...group);
   }
   return ordered;
 }
 
 /** Most useful to the caller first; see `pickBestError`. */
-const errorRank: Record<string, number> = {
+const errorRank: Partial<Record<string, number>> = {
   rate_limited: 0,
   context_length_exceeded: 1,
   content_filtered: 2,
@@ -66,87 +82,138 @@ const errorRank: Record<string, number> = {
 };
 
 /**
- * When every target failed, the error to raise: a provider rate limit with the smallest `retryAfterMs`
- * beats everything (the caller can act on it), then definitive answers (context length, content
- * filter), then health failures, and a breaker-open rejection only when nothing else happened.
+ * When every target failed, the error to raise: a rate limit with the smallest `retryAfterMs` beats
+ * everything (the caller can act on it), then definitive answers (context length, content filter),
+ * then health failures, and a breaker-open rejection only when nothing else happened. Among errors of
+ * one kind the smallest `retryAfterMs` wins, then the earliest.
  */
 export function pickBestError(errors: readonly BulwarkError[]): BulwarkError | undefined {
   let best: BulwarkError | undefined;
+  let bestRank = Number.POSITIVE_INFINITY;
   for (const error of errors) {
-    if (!best) {
-      best = error;
-      continue;
-    }
     const rank = errorRank[error.code] ?? 50;
-    const bestRank = errorRank[best.code] ?? 50;
-    if (rank < bestRank) best = error;
-    else if (
-      rank === bestRank &&
-      error.code === 'rate_limited' &&
-      (error.retryAfterMs ?? Number.POSITIVE_INFINITY) < (best.retryAfterMs ?? Number.POSITIVE_INFINITY)
+    if (
+      !best ||
+      rank < bestRank ||
+      (rank === bestRank &&
+        (error.retryAfterMs ?? Number.POSITIVE_INFINITY) < (best.retryAfterMs ?? Number.POSITIVE_INFINITY))
     ) {
       best = error;
+      bestRank = rank;
     }
   }
   return best;
 }
 
+/** The walk over an alias's targets for one call; see `planTargets`. */
+export interface TargetPlan {
+  /**
+   * The next target to try after `failed` failed with `error` (both absent for the first), or undefined
+   * when none is left. A context-length error skips targets whose known window is not larger than the
+   * failed one's; a content-filter error goes to the alias's `contentFilterFallback` first.
+   */
+  next(failed?: TargetHandle, error?: BulwarkError): TargetHandle | undefined;
+  /** The content-filter target, when the alias has one and it has not been tried yet. */
+  contentFilterTarget(): TargetHandle | undefined;
+}
+
+function sameTarget(a: Target, b: Target): boolean {
+  return a === b || (a.provider === b.provider && a.model === b.model);
+}
+
 /**
- * Plans the walk over targets: yields the next handle to try given the errors so far, skipping
- * targets a context-length error rules out and honouring a content-filter fallback.
+ * Plans the walk over targets for one call: the order (`orderTargets`), each target at most once, the
+ * context-length skip and the content-filter detour. The content-filter target is tried only after a
+ * content-filter refusal, unless it is also one of the alias's regular targets. Routing strategies
+ * (the fallback router, `@bulwark/hedge`) share it.
  */
-function* plan(
-  ordered: readonly TargetHandle[],
+export function planTargets(
+  targets: readonly TargetHandle[],
   alias: ModelAlias,
-  all: readonly TargetHandle[],
-  lastError: () => BulwarkError | undefined,
-): Generator<TargetHandle> {
-  let contextLimit: number | undefined;
-  let usedContentFallback = false;
-  for (const handle of ordered) {
-    const error = lastError();
-    if (error && ContextLengthError.isInstance(error) && error.model !== undefined) {
-      const failed = all.find((candidate) => candidate.target.model === error.model)?.target.maxContextTokens;
-      if (failed !== undefined) contextLimit = Math.max(contextLimit ?? 0, failed);
+  random: () => number,
+): TargetPlan {
+  const filterTarget = alias.contentFilterFallback;
+  let filterHandle: TargetHandle | undefined;
+  let regular: readonly TargetHandle[] = targets;
+  if (filterTarget) {
+    filterHandle =
+      targets.find((handle) => handle.target === filterTarget) ??
+      targets.find((handle) => sameTarget(handle.target, filterTarget));
+    // The detour target is not a regular fallback, unless the alias also lists that very target.
+    if (filterHandle && !alias.targets.includes(filterHandle.target)) {
+      regular = targets.filter((handle) => handle !== filterHandle);
     }
-    if (
-      error &&
-      ContentFilterError.isInstance(error) &&
-      alias.contentFilterFallback &&
-      !usedContentFallback
-    ) {
-      usedContentFallback = true;
-      const fallback = all.find(
-        (candidate) =>
-          candidate.target.provider === alias.contentFilterFallback!.provider &&
-          candidate.target.model === alias.contentFilterFallback!.model,
-      );
-      if (fallback) {
-        yield fallback;
-        continue;
-      }
-    }
-    const window = handle.target.maxContextTokens;
-    if (contextLimit !== undefined && window !== undefined && window <= contextLimit) continue;
-    yield handle;
   }
+  const ordered = orderTargets(regular, random);
+  const tried = new Set<TargetHandle>();
+  let position = 0;
+  let contextLimit: number | undefined;
+  const plan: TargetPlan = {
+    next(failed, error) {
+      if (failed && error && ContextLengthError.isInstance(error)) {
+        const window = failed.target.maxContextTokens;
+        if (window !== undefined) contextLimit = Math.max(contextLimit ?? 0, window);
+      }
+      if (error && ContentFilterError.isInstance(error)) {
+        const detour = plan.contentFilterTarget();
+        if (detour) {
+          tried.add(detour);
+          return detour;
+        }
+      }
+      while (position < ordered.length) {
+        const handle = ordered[position++]!;
+        if (tried.has(handle)) continue;
+        const window = handle.target.maxContextTokens;
+        if (contextLimit !== undefined && window !== undefined && window <= contextLimit) continue;
+        tried.add(handle);
+        return handle;
+      }
+      return undefined;
+    },
+    contentFilterTarget() {
+      if (!filterHandle || tried.has(filterHandle)) return undefined;
+      for (const handle of tried) if (sameTarget(handle.target, filterHandle.target)) return undefined;
+      return filterHandle;
+    },
+  };
+  return plan;
 }
 
 function checkDeadline(context: CallContext): void {
   if (context.deadline !== undefined && context.clock.now() >= context.deadline) {
-    throw new TimeoutError({ phase: 'total', message: 'The call deadline passed before a target answered' });
+    const error = new TimeoutError({
+      phase: 'total',
+      message: 'The call deadline passed before a target answered',
+    });
+    error.attempts = context.trail;
+    throw error;
   }
 }
 
 function failWith(errors: BulwarkError[], context: CallContext): never {
-  const best = pickBestError(errors) ?? new TimeoutError({ phase: 'total' });
+  const best =
+    pickBestError(errors) ?? new NotFoundError({ message: 'The model alias has no target left to try' });
   best.attempts = context.trail;
   throw best;
 }
 
-function noteFailure(context: CallContext, handle: TargetHandle, error: BulwarkError, started: number): void {
-  const last = context.trail.at(-1);
-  const recorded = last && last.startedAt >= started && last.provider === handle.target.provider;
+/**
+ * Adds a `local` record to the trail when the target failed without a provider call being recorded
+ * (breaker open, limiter rejection), so the trail shows every target the router tried.
+ */
+function noteFailure(
+  context: CallContext,
+  handle: TargetHandle,
+  error: BulwarkError,
+  started: number,
+  trailLength: number,
+): void {
+  let recorded = false;
+  for (let index = trailLength; index < context.trail.length; index += 1) {
+    const record = context.trail[index]!;
+    if (record.error === error.code && record.provider === handle.target.provider) recorded = true;
+  }
   if (!recorded) {
     context.trail.push({
       provider: handle.target.provider,
@@ -162,10 +229,24 @@ function noteFailure(context: CallContext, handle: TargetHandle, error: BulwarkE
   if (error.model === undefined) error.model = handle.target.model;
 }
 
+/** A 200 answer whose output the provider's content filter withheld, seen as the refusal it is. */
+function filteredAnswer(handle: TargetHandle): ContentFilterError {
+  return new ContentFilterError({
+    provider: handle.target.provider,
+    model: handle.target.model,
+    message: `${handle.target.provider}/${handle.target.model} withheld the answer (finish reason content_filter)`,
+  });
+}
+
 /**
- * Tries targets in order and moves on when an error allows it (`fallbackable`). Caller aborts,
- * invalid requests and interrupted streams stop at once. Streams fall back only before anything was
- * handed to the caller: the preamble is held back until the first content event.
+ * Tries targets in order and moves on when an error allows it (`fallbackable`): health failures,
+ * breaker-open rejections, exhausted retries, context length (to a target with a larger window) and
+ * content filter (to the alias's `contentFilterFallback` first). Caller aborts, invalid requests and
+ * interrupted streams stop at once. When every target failed, the most useful error is raised
+ * (`pickBestError`) with the whole attempt trail attached.
+ *
+ * Streams fall back only before anything reached the caller: the preamble is held back until the first
+ * content event, and after it a failure ends the stream with `StreamInterruptedError`.
  */
 export function createFallbackRouter(options: FallbackRouterOptions = {}): RoutingStrategyV1 {
   const random = options.random ?? Math.random;
@@ -174,61 +255,91 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
     name: 'fallback',
     async complete(request, context, targets, alias) {
       const errors: BulwarkError[] = [];
-      const ordered = orderTargets(targets, random);
+      const plan = planTargets(targets, alias, random);
       let previous: TargetHandle | undefined;
-      for (const handle of plan(ordered, alias, targets, () => errors.at(-1))) {
+      let handle = plan.next();
+      while (handle) {
         checkDeadline(context);
         if (previous) emitFallback(context, previous, handle, errors.at(-1)!);
         const started = context.clock.now();
+        const trailLength = context.trail.length;
+        let response: ChatResponse;
         try {
-          return await handle.complete(request, context);
+          response = await handle.complete(request, context);
         } catch (thrown) {
           const error = toBulwarkError(thrown, context.signal);
-          noteFailure(context, handle, error, started);
+          noteFailure(context, handle, error, started, trailLength);
           if (!error.fallbackable || context.signal.aborted) {
             error.attempts = context.trail;
             throw error;
           }
           errors.push(error);
           previous = handle;
+          handle = plan.next(handle, error);
+          continue;
         }
+        if (response.finishReason === 'content_filter' && plan.contentFilterTarget()) {
+          const error = filteredAnswer(handle);
+          errors.push(error);
+          previous = handle;
+          handle = plan.next(handle, error);
+          continue;
+        }
+        return response;
       }
       failWith(errors, context);
     },
     async *stream(request, context, targets, alias) {
       const errors: BulwarkError[] = [];
-      const ordered = orderTargets(targets, random);
+      const plan = planTargets(targets, alias, random);
       let previous: TargetHandle | undefined;
-      for (const handle of plan(ordered, alias, targets, () => errors.at(-1))) {
+      let handle = plan.next();
+      while (handle) {
         checkDeadline(context);
         if (previous) emitFallback(context, previous, handle, errors.at(-1)!);
         const started = context.clock.now();
+        const trailLength = context.trail.length;
         const accumulator = new StreamAccumulator();
         const held: StreamEvent[] = [];
         let committed = false;
+        let filtered: ContentFilterError | undefined;
         try {
           for await (const event of handle.stream(request, context)) {
             if (committed) {
               accumulator.add(event);
               yield event;
-            } else if (isContentEvent(event) || event.type === 'finish') {
-              committed = true;
-              for (const early of held) {
-                accumulator.add(early);
-                yield early;
-              }
-              held.length = 0;
-              accumulator.add(event);
-              yield event;
-            } else {
-              held.push(event);
+              continue;
             }
+            if (!isContentEvent(event) && event.type !== 'finish') {
+              held.push(event);
+              continue;
+            }
+            if (
+              event.type === 'finish' &&
+              event.finishReason === 'content_filter' &&
+              plan.contentFilterTarget()
+            ) {
+              filtered = filteredAnswer(handle);
+              throw filtered;
+            }
+            committed = true;
+            for (const early of held) {
+              accumulator.add(early);
+              yield early;
+            }
+            held.length = 0;
+            accumulator.add(event);
+            yield event;
           }
           for (const early of held) yield early;
           return;
         } catch (thrown) {
           const error = toBulwarkError(thrown, context.signal);
-          noteFailure(context, handle, error, started);
+          if (error !== filtered) noteFailure(context, handle, error, started, trailLength);
+          if (context.signal.aborted) {
+            error.attempts = context.trail;
+            throw error;
+          }
           if (committed) {
             const interrupted = StreamInterruptedError.isInstance(error)
               ? error
@@ -242,12 +353,13 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
             interrupted.attempts = context.trail;
             throw interrupted;
           }
-          if (!error.fallbackable || context.signal.aborted) {
+          if (!error.fallbackable) {
             error.attempts = context.trail;
             throw error;
           }
           errors.push(error);
           previous = handle;
+          handle = plan.next(handle, error);
         }
       }
       failWith(errors, context);
