@@ -247,7 +247,9 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
           while (pending.length > 0) yield pending.shift()!;
         }
       } catch (error) {
-        throw mapOpenAIError(error, scope);
+        const mapped = mapOpenAIError(error, scope);
+        if (mapped.usage === undefined && mapper.reportedUsage) mapped.usage = mapper.reportedUsage;
+        throw mapped;
       }
       // The SDK ends its iterator quietly when the request's signal aborts: an abort must not look like an end.
       if (context.signal.aborted) throw abortReason(context.signal);

@@ -1,0 +1,244 @@
+import {
+  type ChatResponse,
+  type FinishReason,
+  InvalidResponseError,
+  type RateLimitInfo,
+  redactSecrets,
+  type StreamEvent,
+  type ToolCall,
+  type Usage,
+} from '@bulwark/core';
+
+/** Anthropic's usage object (in a message, `message_start` or — cumulative — `message_delta`). */
+export interface AnthropicUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}
+
+/** One event of a streamed message (the fields Bulwark reads). */
+export interface AnthropicStreamEvent {
+  type: string;
+  index?: number;
+  message?: { id?: string; model?: string; usage?: AnthropicUsage; stop_reason?: string | null };
+  content_block?: { type?: string; id?: string; name?: string; text?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: AnthropicUsage;
+}
+
+/** Maps Anthropic's `stop_reason` to the normalized finish reason. */
+export function mapStopReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * Anthropic counts cache reads and writes apart from `input_tokens`; Bulwark's `inputTokens` includes
+ * them, with `cachedInputTokens` (reads) and `cacheWriteTokens` (writes) broken out.
+ */
+export function mapUsage(usage: AnthropicUsage | null | undefined): Usage | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const read = usage.cache_read_input_tokens ?? 0;
+  const write = usage.cache_creation_input_tokens ?? 0;
+  const inputTokens = (usage.input_tokens ?? 0) + read + write;
+  const outputTokens = usage.output_tokens ?? 0;
+  const mapped: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  if (typeof usage.cache_read_input_tokens === 'number') mapped.cachedInputTokens = read;
+  if (typeof usage.cache_creation_input_tokens === 'number') mapped.cacheWriteTokens = write;
+  return mapped;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function invalid(provider: string, model: string, reason: string, rawBody: string, status?: number): never {
+  throw new InvalidResponseError({
+    message: `${provider} returned an invalid response: ${reason}`,
+    provider,
+    model,
+    rawBody: redactSecrets(rawBody.length > 4096 ? `${rawBody.slice(0, 4096)}…` : rawBody),
+    ...(status === undefined ? {} : { status }),
+  });
+}
+
+/**
+ * Parses a Messages API body (as text, so a body that is not JSON or has no `content` becomes an
+ * `InvalidResponseError` carrying the redacted raw body) into the normalized response. Text blocks
+ * are joined; `tool_use` inputs become JSON text; other block kinds (thinking) are not part of the
+ * normalized response.
+ */
+export function parseAnthropicMessage(
+  text: string,
+  meta: { provider: string; model: string; status?: number; rateLimit?: RateLimitInfo; requestId?: string },
+): ChatResponse {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    invalid(meta.provider, meta.model, 'the body is not valid JSON', text, meta.status);
+  }
+  if (!isObject(body) || !Array.isArray(body.content)) {
+    invalid(meta.provider, meta.model, 'no content array in the body', text, meta.status);
+  }
+  let joined = '';
+  const toolCalls: ToolCall[] = [];
+  for (const block of body.content) {
+    if (!isObject(block))
+      invalid(meta.provider, meta.model, 'a content block is not an object', text, meta.status);
+    if (block.type === 'text') {
+      if (typeof block.text !== 'string')
+        invalid(meta.provider, meta.model, 'a text block has no text', text, meta.status);
+      joined += block.text;
+    } else if (block.type === 'tool_use') {
+      if (typeof block.name !== 'string') {
+        invalid(meta.provider, meta.model, 'a tool_use block has no name', text, meta.status);
+      }
+      toolCalls.push({
+        id: typeof block.id === 'string' ? block.id : '',
+        name: block.name,
+        arguments: JSON.stringify(block.input ?? {}),
+      });
+    }
+  }
+  const response: ChatResponse = {
+    id: typeof body.id === 'string' ? body.id : '',
+    provider: meta.provider,
+    model: typeof body.model === 'string' ? body.model : meta.model,
+    text: joined,
+    toolCalls,
+    finishReason: mapStopReason(body.stop_reason as string | undefined),
+    attempts: [],
+  };
+  const usage = mapUsage(body.usage as AnthropicUsage | undefined);
+  if (usage) response.usage = usage;
+  if (meta.rateLimit) response.rateLimit = meta.rateLimit;
+  if (meta.requestId) response.requestId = meta.requestId;
+  return response;
+}
+
+interface ToolBlockState {
+  index: number;
+  sentArguments: boolean;
+}
+
+/**
+ * Turns Messages API stream events into Bulwark stream events: `message_start` → `start`, text and
+ * `input_json_delta` deltas → `text-delta` / `tool-call-delta` (tool calls numbered 0, 1, … in block
+ * order), `message_delta` → usage and stop reason, `message_stop` → `usage` then `finish`.
+ */
+export class AnthropicEventMapper {
+  private readonly toolBlocks = new Map<number, ToolBlockState>();
+  private toolCount = 0;
+  private usage: AnthropicUsage = {};
+  private stopReason: string | null | undefined;
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    private readonly meta: { provider: string; model: string; rateLimit?: RateLimitInfo; requestId?: string },
+  ) {}
+
+  /** True once `message_stop` arrived. */
+  get finished(): boolean {
+    return this.stopped;
+  }
+
+  /** Usage reported so far (for the error of a cut stream). */
+  get reportedUsage(): Usage | undefined {
+    return this.started ? mapUsage(this.usage) : undefined;
+  }
+
+  /** Events for one stream event, appended to `out`. */
+  map(event: AnthropicStreamEvent, out: StreamEvent[]): void {
+    switch (event.type) {
+      case 'message_start': {
+        this.started = true;
+        const message = event.message ?? {};
+        if (message.usage) Object.assign(this.usage, withoutNulls(message.usage));
+        const start: StreamEvent = {
+          type: 'start',
+          id: typeof message.id === 'string' ? message.id : '',
+          provider: this.meta.provider,
+          model: typeof message.model === 'string' && message.model !== '' ? message.model : this.meta.model,
+        };
+        if (this.meta.rateLimit) start.rateLimit = this.meta.rateLimit;
+        if (this.meta.requestId) start.requestId = this.meta.requestId;
+        out.push(start);
+        break;
+      }
+      case 'content_block_start': {
+        const block = event.content_block;
+        if (block?.type === 'tool_use' && typeof event.index === 'number') {
+          const state = { index: this.toolCount, sentArguments: false };
+          this.toolCount += 1;
+          this.toolBlocks.set(event.index, state);
+          out.push({
+            type: 'tool-call-delta',
+            index: state.index,
+            ...(block.id ? { id: block.id } : {}),
+            ...(block.name ? { name: block.name } : {}),
+            argumentsDelta: '',
+          });
+        } else if (block?.type === 'text' && typeof block.text === 'string' && block.text !== '') {
+          out.push({ type: 'text-delta', text: block.text });
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        const delta = event.delta;
+        if (delta?.type === 'text_delta' && typeof delta.text === 'string' && delta.text !== '') {
+          out.push({ type: 'text-delta', text: delta.text });
+        } else if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+          const state = typeof event.index === 'number' ? this.toolBlocks.get(event.index) : undefined;
+          if (state && delta.partial_json !== '') {
+            state.sentArguments = true;
+            out.push({ type: 'tool-call-delta', index: state.index, argumentsDelta: delta.partial_json });
+          }
+        }
+        break;
+      }
+      case 'content_block_stop': {
+        const state = typeof event.index === 'number' ? this.toolBlocks.get(event.index) : undefined;
+        // A tool called without input streams no JSON at all; non-streamed answers give `{}` for it.
+        if (state && !state.sentArguments) {
+          state.sentArguments = true;
+          out.push({ type: 'tool-call-delta', index: state.index, argumentsDelta: '{}' });
+        }
+        break;
+      }
+      case 'message_delta':
+        if (event.delta && 'stop_reason' in event.delta) this.stopReason = event.delta.stop_reason;
+        if (event.usage) Object.assign(this.usage, withoutNulls(event.usage));
+        break;
+      case 'message_stop': {
+        this.stopped = true;
+        const usage = mapUsage(this.usage);
+        if (usage) out.push({ type: 'usage', usage });
+        out.push({ type: 'finish', finishReason: mapStopReason(this.stopReason) });
+        break;
+      }
+    }
+  }
+}
+
+function withoutNulls(usage: AnthropicUsage): AnthropicUsage {
+  const result: AnthropicUsage = {};
+  for (const key of Object.keys(usage) as Array<keyof AnthropicUsage>) {
+    const value = usage[key];
+    if (typeof value === 'number') result[key] = value;
+  }
+  return result;
+}
