@@ -1,0 +1,66 @@
+import { ConfigError, createPluginRegistry, createVirtualClock } from '@bulwark/core';
+import { describe, expect, it } from 'vitest';
+import type { LimiterStoreV1 } from './limiter-store.js';
+import { createMemoryLimiterStore } from './memory-limiter-store.js';
+import { plugin } from './plugin.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+describe('limiter plugin', () => {
+  it('creates the middleware from gateway config', async () => {
+    const registry = createPluginRegistry({ plugins: [plugin], clock: createVirtualClock() });
+    const limiter = (await registry.create(
+      'middleware',
+      'limiter',
+      { limits: { main: { rpm: 600, tpm: 200_000 } }, maxQueue: 10 },
+      'limiter',
+    )) as RateLimiter;
+    expect(limiter).toMatchObject({ specificationVersion: 'v1', name: 'limiter', stage: 'limiter' });
+    expect(limiter.stats().queueLength).toBe(0);
+  });
+
+  it('names the bad field', async () => {
+    const registry = createPluginRegistry({ plugins: [plugin] });
+    const error = await registry
+      .create('middleware', 'limiter', { maxQueue: -1, limits: { main: { rpm: 'fast' } } }, 'limiter')
+      .catch((caught: unknown) => caught);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    const paths = (error as ConfigError).issues.map((issue) => issue.path);
+    expect(paths).toContain('limiter.maxQueue');
+    expect(paths).toContain('limiter.limits.main.rpm');
+  });
+
+  it('creates the named store plugin with the connection settings', async () => {
+    const received: unknown[] = [];
+    const registry = createPluginRegistry({
+      plugins: [
+        plugin,
+        {
+          specificationVersion: 'v1',
+          kind: 'store',
+          name: 'shared',
+          configSchema: {
+            '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
+          },
+          create(config: unknown): LimiterStoreV1 {
+            received.push(config);
+            return createMemoryLimiterStore();
+          },
+        },
+      ],
+    });
+    await registry.create(
+      'middleware',
+      'limiter',
+      { store: 'shared', url: 'redis://127.0.0.1:6379', failMode: 'closed', expectedReplicas: 3 },
+      'limiter',
+    );
+    expect(received).toEqual([{ url: 'redis://127.0.0.1:6379', failMode: 'closed', expectedReplicas: 3 }]);
+  });
+
+  it('says which package to install for an unknown store', async () => {
+    const registry = createPluginRegistry({ plugins: [plugin] });
+    await expect(registry.create('middleware', 'limiter', { store: 'redis' }, 'limiter')).rejects.toThrow(
+      /@bulwark\/limiter-redis/,
+    );
+  });
+});
