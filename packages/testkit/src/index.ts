@@ -4,6 +4,13 @@ export {
   type CacheBackendConformanceOptions,
   describeCacheBackendConformance,
 } from './conformance/cache-backend-conformance.js';
+export type {
+  ProviderConformanceOptions,
+  ProviderConformanceSkip,
+} from './conformance/provider-conformance.js';
+export { describeProviderConformance, streamEventProblems } from './conformance/provider-conformance.js';
+export type { TestCallContextOptions } from './conformance/test-call-context.js';
+export { createTestCallContext } from './conformance/test-call-context.js';
 export { embedText } from './fake-upstream/embeddings-format.js';
 export { createFakeUpstream } from './fake-upstream/fake-upstream.js';
 export type { TokenBucket } from './fake-upstream/token-bucket.js';
