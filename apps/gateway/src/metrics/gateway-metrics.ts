@@ -15,8 +15,6 @@ export interface GatewayMetrics {
   observeRequest(route: string, model: string, status: number, stream: boolean, seconds: number): void;
   /** Time from request arrival to the first streamed byte. */
   observeFirstToken(route: string, seconds: number): void;
-  /** Spend of one call, from a pricing plugin. */
-  recordCost(provider: string, model: string, tenant: string | undefined, usd: number): void;
   requestStarted(): void;
   requestEnded(): void;
   /** Unsubscribes from the event bus. */
@@ -97,8 +95,14 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const cost = new Counter({
     name: 'bulwark_cost_usd_total',
-    help: 'Spend in USD by provider, model and tenant (when a pricing plugin reports it)',
+    help: 'Spend in USD by provider, model and tenant (every billed attempt once, from the usage plugin)',
     labelNames: ['provider', 'model', 'tenant'] as const,
+    registers,
+  });
+  const savedCost = new Counter({
+    name: 'bulwark_cache_saved_usd_total',
+    help: 'Spend avoided by cache hits, in USD (what the cached answers cost when they were made)',
+    labelNames: ['tenant'] as const,
     registers,
   });
   const retries = new Counter({
@@ -218,6 +222,20 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       breakerState.set(labels, breakerValue[event.to] ?? 0);
       breakerTransitions.inc({ ...labels, to: event.to });
     }),
+    events.on('usage:recorded', (event) => {
+      for (const attempt of event.attempts) {
+        if (attempt.costUsd !== undefined && attempt.costUsd > 0)
+          cost.inc(
+            {
+              provider: bounded('provider', attempt.provider),
+              model: bounded('model', attempt.model),
+              tenant: bounded('tenant', event.tenant ?? ''),
+            },
+            attempt.costUsd,
+          );
+      }
+      if (event.savedUsd) savedCost.inc({ tenant: bounded('tenant', event.tenant ?? '') }, event.savedUsd);
+    }),
     events.on('cache:lookup', (event) => cacheLookups.inc({ status: event.status })),
     events.on('cache:store', (event) => cacheStores.inc({ stored: String(event.stored) })),
     events.on('limiter:wait', (event) => {
@@ -243,17 +261,6 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     },
     observeFirstToken(route, seconds) {
       firstToken.observe({ route }, seconds);
-    },
-    recordCost(provider, model, tenant, usd) {
-      if (usd > 0)
-        cost.inc(
-          {
-            provider: bounded('provider', provider),
-            model: bounded('model', model),
-            tenant: bounded('tenant', tenant ?? ''),
-          },
-          usd,
-        );
     },
     requestStarted: () => inflight.inc(),
     requestEnded: () => inflight.dec(),

@@ -1,7 +1,16 @@
+import { plugin as breakerPlugin } from '@bulwark/breaker';
 import type { PluginDescriptor } from '@bulwark/core';
+import { plugin as mockProviderPlugin } from '@bulwark/provider-mock';
+import { plugin as openAIProviderPlugin } from '@bulwark/provider-openai';
+import { plugins as usagePlugins } from '@bulwark/usage';
 
 /**
  * Plugins that ship with the gateway, taken from each package's exported `plugin` / `plugins`.
  * A config refers to them by name with no `plugins:` entry.
  */
-export const builtinPlugins: readonly PluginDescriptor[] = [];
+export const builtinPlugins: readonly PluginDescriptor[] = [
+  openAIProviderPlugin,
+  mockProviderPlugin,
+  breakerPlugin,
+  ...usagePlugins,
+];
