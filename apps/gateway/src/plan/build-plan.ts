@@ -327,7 +327,13 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
 /** What a middleware plugin receives for its section: the section plus what it needs from elsewhere. */
 function sectionConfigFor(section: MiddlewareSection, config: GatewayConfig): unknown {
   const value = config[section];
-  const base = value === undefined || value === false ? {} : { ...value };
+  const base: Record<string, unknown> = value === undefined || value === false ? {} : { ...value };
+  if (section === 'limiter') {
+    const limits: Record<string, unknown> = {};
+    for (const [name, provider] of Object.entries(config.providers))
+      if (provider.limits) limits[name] = provider.limits;
+    base.limits = { ...limits, ...(base.limits as Record<string, unknown> | undefined) };
+  }
   return base;
 }
 

@@ -1,7 +1,10 @@
 import { plugin as breakerPlugin } from '@bulwark/breaker';
 import type { PluginDescriptor } from '@bulwark/core';
+import { plugin as limiterPlugin } from '@bulwark/limiter';
+import { plugin as anthropicProviderPlugin } from '@bulwark/provider-anthropic';
 import { plugin as mockProviderPlugin } from '@bulwark/provider-mock';
 import { plugin as openAIProviderPlugin } from '@bulwark/provider-openai';
+import { plugin as retryPlugin } from '@bulwark/retry';
 import { plugins as usagePlugins } from '@bulwark/usage';
 
 /**
@@ -10,7 +13,10 @@ import { plugins as usagePlugins } from '@bulwark/usage';
  */
 export const builtinPlugins: readonly PluginDescriptor[] = [
   openAIProviderPlugin,
+  anthropicProviderPlugin,
   mockProviderPlugin,
+  retryPlugin,
   breakerPlugin,
+  limiterPlugin,
   ...usagePlugins,
 ];
