@@ -563,7 +563,9 @@ describe('planTargets', () => {
       Math.random,
     );
     expect(plan.next()).toBe(a);
+    expect(plan.hasNext()).toBe(true);
     expect(plan.next(a, new ContentFilterError())).toBe(b);
+    expect(plan.hasNext()).toBe(false);
     expect(plan.next(b, new ServerError())).toBeUndefined();
   });
 });

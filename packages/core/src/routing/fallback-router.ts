@@ -113,6 +113,8 @@ export interface TargetPlan {
    * failed one's; a content-filter error goes to the alias's `contentFilterFallback` first.
    */
   next(failed?: TargetHandle, error?: BulwarkError): TargetHandle | undefined;
+  /** True when `next()` without an error would return a target (nothing is consumed). */
+  hasNext(): boolean;
   /** The content-filter target, when the alias has one and it has not been tried yet. */
   contentFilterTarget(): TargetHandle | undefined;
 }
@@ -148,6 +150,11 @@ export function planTargets(
   const tried = new Set<TargetHandle>();
   let position = 0;
   let contextLimit: number | undefined;
+  const usable = (handle: TargetHandle): boolean => {
+    if (tried.has(handle)) return false;
+    const window = handle.target.maxContextTokens;
+    return contextLimit === undefined || window === undefined || window > contextLimit;
+  };
   const plan: TargetPlan = {
     next(failed, error) {
       if (failed && error && ContextLengthError.isInstance(error)) {
@@ -163,13 +170,15 @@ export function planTargets(
       }
       while (position < ordered.length) {
         const handle = ordered[position++]!;
-        if (tried.has(handle)) continue;
-        const window = handle.target.maxContextTokens;
-        if (contextLimit !== undefined && window !== undefined && window <= contextLimit) continue;
+        if (!usable(handle)) continue;
         tried.add(handle);
         return handle;
       }
       return undefined;
+    },
+    hasNext() {
+      for (let index = position; index < ordered.length; index += 1) if (usable(ordered[index]!)) return true;
+      return false;
     },
     contentFilterTarget() {
       if (!filterHandle || tried.has(filterHandle)) return undefined;
