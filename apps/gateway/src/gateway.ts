@@ -101,7 +101,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
     bodyLimit: config.server.bodyLimit,
     caching: plan.caching,
-    sharedCache: plan.sharedCache,
     ready: async () => (await Promise.all(plan.redisUrls.map((url) => pingRedis(url)))).every(Boolean),
     isDraining: () => draining,
     track(response, isActive) {

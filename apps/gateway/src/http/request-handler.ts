@@ -26,8 +26,6 @@ export interface RequestHandlerOptions {
   bodyLimit: number;
   /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
   caching: boolean;
-  /** True when callers share one cache namespace; otherwise it follows their key (tenant). */
-  sharedCache: boolean;
   /** Readiness: resolves true when every dependency (Redis) answers. */
   ready: () => Promise<boolean>;
   /** True once shutdown began: new keep-alive requests are told to close their connection. */
@@ -198,12 +196,7 @@ export function createRequestHandler(
       }
       parsed = format.parse(json);
       model = parsed.request.model;
-      const callOptions = callOptionsFrom(
-        request,
-        options.sharedCache ? undefined : tenant,
-        controller.signal,
-      );
-      if (options.sharedCache && tenant !== undefined) callOptions.metadata!.tags = [`tenant:${tenant}`];
+      const callOptions = callOptionsFrom(request, tenant, controller.signal);
       if (parsed.stream) {
         status = await streamChat(format, parsed, callOptions, response, started);
       } else {

@@ -9,11 +9,13 @@ import {
   type ModelAlias,
   middlewareLevel,
   type PluginDescriptor,
+  type PluginKind,
   type PluginRegistry,
   type ProviderV1,
   type RoutingStrategyV1,
   registerSecret,
   stageOrder,
+  suggestedPackage,
   type Target,
 } from '@bulwark/core';
 import type { GatewayConfig } from '../config/config-schema.js';
@@ -71,8 +73,6 @@ export interface GatewayPlan {
   readonly redisUrls: string[];
   /** True when a cache middleware is in the pipeline. */
   readonly caching: boolean;
-  /** True when every caller shares one cache namespace. */
-  readonly sharedCache: boolean;
   describe(): PlanDescription;
   /** Closes every created provider and middleware. */
   close(): Promise<void>;
@@ -212,6 +212,8 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       models[alias] = resolved;
     }
 
+    await preloadReferencedPackages(config, registry, options.importer);
+
     for (const { section, plugin, defaultOn } of middlewareSections) {
       const value = config[section];
       if (value === false) {
@@ -249,7 +251,6 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
   const ordered = sortMiddleware(middleware);
   const redis = new Set<string>();
   for (const { section } of middlewareSections) collectRedisUrls(config[section], redis);
-  const cacheSection = config.cache;
   return {
     config,
     registry,
@@ -264,7 +265,6 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     ...(routing ? { routing } : {}),
     redisUrls: [...redis],
     caching: ordered.some((entry) => entry.section === 'cache'),
-    sharedCache: cacheSection !== false && cacheSection !== undefined && cacheSection.shared === true,
     describe: () => ({
       server: {
         host: config.server.host,
@@ -322,6 +322,32 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       await closeAll(created);
     },
   };
+}
+
+/**
+ * Backends named inside sections (`cache.plugin: redis`, `limiter.store: redis`) come from their
+ * conventional package (`@bulwark/cache-redis`, `@bulwark/limiter-redis`); import that one package
+ * when it is not registered yet, so it needs no `plugins:` entry. Nothing else is scanned. When the
+ * import fails, creating the section reports the missing plugin with the package to install.
+ */
+async function preloadReferencedPackages(
+  config: GatewayConfig,
+  registry: PluginRegistry,
+  importer: BuildPlanOptions['importer'],
+): Promise<void> {
+  const wanted: Array<[PluginKind, string]> = [];
+  if (config.cache && config.cache.plugin !== 'memory') wanted.push(['cache', config.cache.plugin]);
+  if (config.limiter && config.limiter.store !== 'memory') wanted.push(['store', config.limiter.store]);
+  const breakerStore = config.breaker ? (config.breaker as { store?: unknown }).store : undefined;
+  if (typeof breakerStore === 'string' && breakerStore !== 'memory') wanted.push(['store', breakerStore]);
+  for (const [kind, name] of wanted) {
+    if (registry.has(kind, name)) continue;
+    try {
+      await registry.load(suggestedPackage(kind, name), importer);
+    } catch {
+      // Reported with the path and the package to install when the section is created.
+    }
+  }
 }
 
 /** What a middleware plugin receives for its section: the section plus what it needs from elsewhere. */
