@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { ConfigError } from '@bulwark/core';
 import {
   anthropicErrorBody,
   anthropicMessageBody,
@@ -29,6 +30,7 @@ import type {
   RecordedRequest,
   RequestFormat,
 } from './types.js';
+import { validateBehavior, validateRateLimit } from './validate-behavior.js';
 
 const defaultModels = [
   'gpt-4o-mini',
@@ -166,6 +168,17 @@ function rateLimitHeaders(format: RequestFormat, buckets: Buckets, now: number):
  * scripted faults, a real RPM/TPM token bucket, request recording and socket counting.
  */
 export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  if (options.defaultBehavior !== undefined) validateBehavior(options.defaultBehavior, 'defaultBehavior');
+  validateRateLimit(options.rateLimit);
+  if (
+    options.port !== undefined &&
+    !(Number.isInteger(options.port) && options.port >= 0 && options.port < 65536)
+  ) {
+    throw new ConfigError({
+      path: 'port',
+      message: `port: must be an integer from 0 to 65535, got ${options.port}`,
+    });
+  }
   const now = options.now ?? Date.now;
   const models = options.models ?? defaultModels;
   const queue: FakeBehavior[] = [];
@@ -531,16 +544,15 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     requests,
     stats,
     enqueue(...behaviors) {
+      for (const [index, behavior] of behaviors.entries()) validateBehavior(behavior, `behaviors[${index}]`);
       queue.push(...behaviors);
     },
     setDefault(behavior) {
+      validateBehavior(behavior);
       defaultBehavior = behavior;
     },
     setRateLimit(limit) {
-      if (limit?.rpm !== undefined && !(limit.rpm > 0))
-        throw new RangeError(`rateLimit.rpm must be positive, got ${limit.rpm}`);
-      if (limit?.tpm !== undefined && !(limit.tpm > 0))
-        throw new RangeError(`rateLimit.tpm must be positive, got ${limit.tpm}`);
+      validateRateLimit(limit);
       buckets = makeBuckets(limit);
     },
     openConnections: () => sockets.size,

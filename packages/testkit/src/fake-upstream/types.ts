@@ -120,7 +120,11 @@ export interface FakeUpstream {
   /** Every request received, in arrival order (also the rate-limited ones). */
   readonly requests: RecordedRequest[];
   readonly stats: { requests: number; rateLimited: number };
-  /** Queues one behavior per next request, in order; then the default applies again. */
+  /**
+   * Queues one behavior per next request, in order; then the default applies again. Requests the rate
+   * limiter refuses (429) or that fail validation (400, 401) do not take a queued behavior. Throws a
+   * `ConfigError` naming the field for an invalid behavior.
+   */
   enqueue(...behaviors: FakeBehavior[]): void;
   setDefault(behavior: FakeBehavior): void;
   /** Enforces (or, with undefined, stops enforcing) requests/tokens per minute with real token buckets. */
