@@ -11,6 +11,7 @@ describe('fake upstream input validation', () => {
         [{ kind: 'explode' }, 'behaviors[0].kind'],
         [{ kind: 'status', status: 42 }, 'behaviors[0].status'],
         [{ kind: 'cut', afterChunks: -1 }, 'behaviors[0].afterChunks'],
+        // biome-ignore lint/suspicious/noThenProperty: `then` of a delay behavior is an object, never a thenable.
         [{ kind: 'delay', ms: 5, then: { kind: 'stall' } }, 'behaviors[0].then.afterChunks'],
         [{ kind: 'reply', toolCalls: [{ arguments: '{}' }] }, 'behaviors[0].toolCalls[0].name'],
         [
