@@ -6,6 +6,7 @@ import {
   createVirtualClock,
   StreamAccumulator,
   type StreamEvent,
+  TimeoutError,
 } from '@bulwark/core';
 import { describe, expect, it } from 'vitest';
 import { estimateTokens, promptText } from './mock-answer.js';
@@ -262,6 +263,18 @@ describe('createMockProvider faults', () => {
     await expect(pending).rejects.toMatchObject({ code: 'aborted' });
     expect(clock.pending()).toBe(0);
     expect(mock.calls[0]).toMatchObject({ outcome: 'aborted', endedAt: 60_000 });
+  });
+
+  it('throws the abort reason when a Bulwark layer aborted with its own error (as real providers do)', async () => {
+    const clock = createVirtualClock();
+    const mock = createMockProvider({ clock, latencyMs: 1000 });
+    const controller = new AbortController();
+    const pending = mock.complete(hello, createTestContext(clock, controller));
+    await clock.advance(10);
+    const reason = new TimeoutError({ phase: 'first-token', timeoutMs: 10 });
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(mock.calls[0]).toMatchObject({ outcome: 'aborted', error: 'timeout' });
   });
 
   it('aborts during latency at once and clears the latency timer', async () => {

@@ -1,5 +1,6 @@
 import {
   AbortedError,
+  BulwarkError,
   type BulwarkErrorCode,
   type CallContext,
   type ChatRequest,
@@ -182,6 +183,15 @@ function toBehavior(step: MockStep, path: string): MockBehavior {
   return step;
 }
 
+/**
+ * What an aborted call throws: the abort reason when a Bulwark layer aborted with an error of its own
+ * (an attempt timeout, the total deadline), as real provider plugins do; else `AbortedError`.
+ */
+function failureOf(thrown: unknown, signal: AbortSignal): unknown {
+  if (!signal.aborted) return thrown;
+  return BulwarkError.isInstance(signal.reason) ? signal.reason : thrown;
+}
+
 /** Waits until `signal` aborts, without any timer. */
 function waitForAbort(signal: AbortSignal): Promise<never> {
   return new Promise<never>((_, reject) => {
@@ -290,7 +300,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     return { behavior, record };
   };
 
-  const settle = (record: MockCallRecord, error?: unknown): void => {
+  const settle = (record: MockCallRecord, error?: unknown, signal?: AbortSignal): void => {
     inFlight -= 1;
     record.endedAt = clock.now();
     if (error === undefined) {
@@ -298,7 +308,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       return;
     }
     const code = toBulwarkError(error).code;
-    record.outcome = code === 'aborted' ? 'aborted' : 'error';
+    record.outcome = code === 'aborted' || signal?.aborted ? 'aborted' : 'error';
     record.error = code;
   };
 
@@ -376,8 +386,9 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       );
       settle(record);
       return response;
-    } catch (error) {
-      settle(record, error);
+    } catch (thrown) {
+      const error = failureOf(thrown, context.signal);
+      settle(record, error, context.signal);
       throw error;
     }
   }
@@ -444,9 +455,10 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       yield { type: 'finish', finishReason: result.finishReason };
       settled = true;
       settle(record);
-    } catch (error) {
+    } catch (thrown) {
+      const error = failureOf(thrown, signal);
       settled = true;
-      settle(record, error);
+      settle(record, error, signal);
       throw error;
     } finally {
       // The consumer stopped early (break / return): the "connection" is closed by not continuing.
@@ -472,8 +484,9 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       const inputTokens = request.input.reduce((sum, text) => sum + estimateTokens(text), 0);
       settle(record);
       return { model: request.model, embeddings, usage: { inputTokens } };
-    } catch (error) {
-      settle(record, error);
+    } catch (thrown) {
+      const error = failureOf(thrown, context.signal);
+      settle(record, error, context.signal);
       throw error;
     }
   }
