@@ -22,10 +22,12 @@ function configError(run: () => unknown): ConfigError {
 describe('config loading', () => {
   const directory = mkdtempSync(join(tmpdir(), 'bulwark-config-'));
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's env syntax under test
   it('reads YAML and JSON files with ${env:NAME} substitution', () => {
     const yamlFile = join(directory, 'gateway.yaml');
     writeFileSync(
       yamlFile,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's env syntax under test
       'server: { port: 9999 }\nproviders:\n  main: { plugin: openai, apiKey: "${env:KEY_FOR_TEST}", baseURL: "http://127.0.0.1:1/v1" }\n',
     );
     const fromYaml = loadConfigFile(yamlFile, { KEY_FOR_TEST: 'sk-test-abc123456' });
@@ -41,10 +43,12 @@ describe('config loading', () => {
 
   it('names a missing environment variable and where it is used', () => {
     const error = configError(() =>
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's env syntax under test
       substituteEnv({ providers: { main: { apiKey: '${env:NOT_SET_ANYWHERE}' } } }, {}),
     );
     expect(error.path).toBe('providers.main.apiKey');
     expect(error.message).toContain('NOT_SET_ANYWHERE');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's env syntax under test
     expect(substituteEnv({ a: '${env:NOT_SET:-fallback}' }, {})).toEqual({ a: 'fallback' });
   });
 
@@ -123,11 +127,14 @@ describe('plan', () => {
       ...echoProviderPlugin,
       name: 'counted',
       configSchema: z.object({}),
-      create: (config, context) =>
-        ({
-          ...(echoProviderPlugin.create(config, context) as object),
-          close: () => void (closed += 1),
-        }) as never,
+      create: (config, context) => {
+        const provider = echoProviderPlugin.create(config, context) as object;
+        return Object.assign(provider, {
+          close: () => {
+            closed += 1;
+          },
+        }) as never;
+      },
     };
     await expect(
       createGateway({

@@ -1,5 +1,6 @@
 import { plugin as breakerPlugin } from '@bulwark/breaker';
 import type { PluginDescriptor } from '@bulwark/core';
+import { plugin as hedgePlugin } from '@bulwark/hedge';
 import { plugin as limiterPlugin } from '@bulwark/limiter';
 import { plugin as anthropicProviderPlugin } from '@bulwark/provider-anthropic';
 import { plugin as mockProviderPlugin } from '@bulwark/provider-mock';
@@ -16,6 +17,7 @@ export const builtinPlugins: readonly PluginDescriptor[] = [
   anthropicProviderPlugin,
   mockProviderPlugin,
   retryPlugin,
+  hedgePlugin,
   breakerPlugin,
   limiterPlugin,
   ...usagePlugins,
