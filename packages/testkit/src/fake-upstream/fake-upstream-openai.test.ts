@@ -274,3 +274,61 @@ describe('fake upstream through the openai SDK', () => {
     expect(error.message).toContain("'messages'");
   });
 });
+
+describe('fake upstream scheduling', () => {
+  it('uses a delay default as latency before a normal reply', async () => {
+    const own = await createFakeUpstream({ defaultBehavior: { kind: 'delay', ms: 40 } });
+    const ownClient = new OpenAI({ apiKey: 'sk-test-openai', baseURL: own.openaiBaseURL, maxRetries: 0 });
+    const startedAt = Date.now();
+    const completion = await ownClient.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(39);
+    expect(completion.choices[0]?.message.content).toBe('echo: hello there world');
+    await own.close();
+  });
+
+  it('spaces SSE chunks by chunkDelayMs', async () => {
+    upstream.enqueue({ kind: 'reply', text: 'a b c', chunkDelayMs: 15 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
+    const arrivals: number[] = [];
+    for await (const _chunk of stream) arrivals.push(Date.now());
+    // role, three deltas, finish: four gaps of at least 15 ms each (minus timer granularity).
+    expect(arrivals).toHaveLength(5);
+    expect((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThanOrEqual(4 * 15 - 4);
+  });
+
+  it('keeps a queued behavior for the request after a rate-limited one', async () => {
+    upstream.setRateLimit({ rpm: 1 });
+    upstream.enqueue({ kind: 'status', status: 503 });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toBeInstanceOf(
+      OpenAI.InternalServerError,
+    );
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toBeInstanceOf(
+      OpenAI.RateLimitError,
+    );
+    upstream.enqueue({ kind: 'reply', text: 'queued' });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toBeInstanceOf(
+      OpenAI.RateLimitError,
+    );
+    upstream.setRateLimit(undefined);
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    expect(completion.choices[0]?.message.content).toBe('queued');
+  });
+
+  it('keeps only the newest requests when asked to', async () => {
+    const own = await createFakeUpstream({ maxRecordedRequests: 2 });
+    const ownClient = new OpenAI({ apiKey: 'sk-test-openai', baseURL: own.openaiBaseURL, maxRetries: 0 });
+    for (const content of ['one', 'two', 'three']) {
+      await ownClient.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content }],
+      });
+    }
+    expect(
+      own.requests.map(
+        (request) => (request.body as { messages: Array<{ content: string }> }).messages[0]?.content,
+      ),
+    ).toEqual(['two', 'three']);
+    expect(own.stats.requests).toBe(3);
+    await own.close();
+  });
+});

@@ -180,6 +180,7 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     });
   }
   const now = options.now ?? Date.now;
+  const maxRecorded = options.maxRecordedRequests ?? Number.POSITIVE_INFINITY;
   const models = options.models ?? defaultModels;
   const queue: FakeBehavior[] = [];
   let defaultBehavior: FakeBehavior = options.defaultBehavior ?? { kind: 'reply' };
@@ -347,9 +348,13 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
               : JSON.stringify(behavior.body);
         return sendJson(exchange, behavior.status, body, behavior.headers);
       }
-      case 'delay':
-        if (await pause(exchange, behavior.ms)) await run(exchange, behavior.then ?? defaultBehavior);
+      case 'delay': {
+        // A delay as the default (simulated latency) must not chain into itself.
+        const next =
+          behavior.then ?? (defaultBehavior.kind === 'delay' ? { kind: 'reply' as const } : defaultBehavior);
+        if (await pause(exchange, behavior.ms)) await run(exchange, next);
         return;
+      }
       case 'hang':
         return;
       case 'reset':
@@ -425,6 +430,7 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     const requestId = format === 'anthropic' ? anthropicRequestId() : openaiRequestId();
     const body = parseBody(text);
     requests.push({ id: requestId, format, method, path, headers, body, receivedAt });
+    if (requests.length > maxRecorded) requests.splice(0, requests.length - maxRecorded);
     stats.requests += 1;
 
     const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;

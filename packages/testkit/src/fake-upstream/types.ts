@@ -67,7 +67,10 @@ export interface StatusBehavior {
 export type FakeBehavior =
   | ReplyBehavior
   | StatusBehavior
-  /** Waits `ms` (real time) before answering with `then` (default: the upstream's default behavior). */
+  /**
+   * Waits `ms` (real time) before answering with `then`. Default `then`: the upstream's default behavior, or
+   * a plain reply when the default is itself a delay (so `setDefault({ kind: 'delay', ms })` simulates latency).
+   */
   | { kind: 'delay'; ms: number; then?: FakeBehavior }
   /** Accepts the request and never answers, until the client closes the socket. */
   | { kind: 'hang' }
@@ -104,6 +107,10 @@ export interface FakeUpstreamOptions {
   apiKey?: string;
   /** Time source of the token buckets (ms). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Keeps only the newest N requests in `requests` (long benchmarks). Default: all. `stats` counts every one.
+   */
+  maxRecordedRequests?: number;
   /** Models listed by `GET /v1/models`. */
   models?: string[];
 }
