@@ -198,6 +198,15 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
     expect(BulwarkError.isInstance(outcome), `expected a BulwarkError, got ${String(outcome)}`).toBe(true);
     return outcome as BulwarkError;
   };
+  /** The API key the provider sent must not appear in what the error shows (message, raw body, JSON). */
+  const expectNoKeyIn = (error: BulwarkError): void => {
+    const headers = upstream.requests[0]?.headers ?? {};
+    const keys = [headers['x-api-key'], headers.authorization?.replace(/^Bearer /i, '')].filter(
+      (key): key is string => typeof key === 'string' && key.length >= 8,
+    );
+    const shown = [error.message, error.rawBody ?? '', JSON.stringify(error), String(error.stack)].join('\n');
+    for (const key of keys) expect(shown.includes(key), 'the API key leaked into the error').toBe(false);
+  };
   const expectOneUpstreamRequest = (): void => {
     if (usesUpstream)
       expect(upstream.requests, 'upstream requests for one call (SDK retries must be off)').toHaveLength(1);
@@ -537,6 +546,7 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
           if (testCase.status !== undefined) expect(error.status).toBe(testCase.status);
           if (testCase.retryAfterMs !== undefined) expect(error.retryAfterMs).toBe(testCase.retryAfterMs);
           expectOneUpstreamRequest();
+          expectNoKeyIn(error);
         });
       }
 

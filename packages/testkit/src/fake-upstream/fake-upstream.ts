@@ -275,7 +275,13 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
   ): string =>
     exchange.format === 'anthropic'
       ? anthropicErrorBody(status, exchange.model, exchange.requestId, special, override)
-      : openaiErrorBody(status, exchange.model, special, override);
+      : openaiErrorBody(
+          status,
+          exchange.model,
+          special,
+          override,
+          exchange.request.headers.authorization?.replace(/^Bearer /i, ''),
+        );
 
   const reply = (exchange: Exchange, behavior: Extract<FakeBehavior, { kind: 'reply' }>): ResolvedReply =>
     resolveReply(

@@ -144,7 +144,19 @@ interface OpenAIErrorFields {
   code: string | null;
 }
 
-function defaultError(status: number, model: string, special: StatusBehavior['error']): OpenAIErrorFields {
+/** The key as OpenAI echoes it in a 401: first 6 and last 4 characters, the middle masked. */
+export function maskApiKey(key: string): string {
+  return key.length <= 10
+    ? '*'.repeat(key.length)
+    : `${key.slice(0, 6)}${'*'.repeat(key.length - 10)}${key.slice(-4)}`;
+}
+
+function defaultError(
+  status: number,
+  model: string,
+  special: StatusBehavior['error'],
+  presentedKey: string | undefined,
+): OpenAIErrorFields {
   if (special === 'context-length') {
     return {
       message:
@@ -168,8 +180,7 @@ function defaultError(status: number, model: string, special: StatusBehavior['er
       return { message: 'Invalid request.', type: 'invalid_request_error', param: null, code: null };
     case 401:
       return {
-        message:
-          'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+        message: `Incorrect API key provided${presentedKey ? `: ${maskApiKey(presentedKey)}` : ''}. You can find your API key at https://platform.openai.com/account/api-keys.`,
         type: 'invalid_request_error',
         param: null,
         code: 'invalid_api_key',
@@ -222,6 +233,7 @@ export function openaiErrorBody(
   model: string,
   special?: StatusBehavior['error'],
   override?: Partial<OpenAIErrorFields>,
+  presentedKey?: string,
 ): string {
-  return `${JSON.stringify({ error: { ...defaultError(status, model, special), ...override } }, null, 4)}\n`;
+  return `${JSON.stringify({ error: { ...defaultError(status, model, special, presentedKey), ...override } }, null, 4)}\n`;
 }
