@@ -13,7 +13,10 @@ export interface BreakerPolicy {
   minimumCalls: number;
   /** Length of the sliding window for the ratio rule, in ms. */
   windowMs: number;
-  /** Width of one window bucket, in ms (the window slides bucket by bucket). */
+  /**
+   * Width of one window bucket, in ms. The window slides bucket by bucket: a bucket counts until its end
+   * is more than `windowMs` old, so an outcome weighs for between `windowMs` and `windowMs + bucketMs`.
+   */
   bucketMs: number;
   /** How long the circuit stays open the first time, in ms. */
   cooldownMs: number;
