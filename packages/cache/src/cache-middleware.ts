@@ -312,7 +312,8 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     next: CompleteHandler,
   ): Promise<ChatResponse> => {
     const response = await next(request, context);
-    if (step.store) write(step, context, response);
+    // An inner cache layer (semantic) answered: storing its near match under this exact key would cement it.
+    if (step.store && response.cache !== 'hit') write(step, context, response);
     return response;
   };
 
@@ -327,17 +328,22 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     }
     const accumulator = new StreamAccumulator();
     const deltas: number[] = [];
+    // An inner cache layer answered when its start event says `hit`: that stream is not stored here.
+    let innerHit = false;
     for await (const event of events) {
-      accumulator.add(event);
-      if (event.type === 'text-delta' && event.text.length > 0) deltas.push(event.text.length);
-      // Stored on `finish`, before handing it on: a consumer that stops right after it still fills the cache.
-      if (event.type === 'finish') write(step, context, accumulator.toResponse(), deltas);
+      if (event.type === 'start' && event.cache === 'hit') innerHit = true;
+      if (!innerHit) {
+        accumulator.add(event);
+        if (event.type === 'text-delta' && event.text.length > 0) deltas.push(event.text.length);
+        // Stored on `finish`, before handing it on: a consumer that stops right after it still fills the cache.
+        if (event.type === 'finish') write(step, context, accumulator.toResponse(), deltas);
+      }
       yield event;
     }
   }
 
   const withStatus = (event: StreamEvent, status: CacheStatus): StreamEvent =>
-    event.type === 'start' ? { ...event, cache: status } : event;
+    event.type === 'start' && event.cache !== 'hit' ? { ...event, cache: status } : event;
 
   const middleware: CacheMiddleware = {
     specificationVersion: 'v1',
@@ -367,7 +373,7 @@ export function createCache(options: CacheOptions): CacheMiddleware {
       } else {
         response = await fetchComplete(step, request, context, next);
       }
-      response.cache = status;
+      if (response.cache !== 'hit') response.cache = status;
       return response;
     },
 
