@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { createBulwark } from '@bulwark/core';
+import { createFakeUpstream } from '@bulwark/testkit';
+import { expect, it } from 'vitest';
+import { createOpenAIProvider } from './openai-provider.js';
+
+/** The README's first TypeScript block, imports removed, as the body of an async function. */
+function readmeExample(): string {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no ts example');
+  return block.replace(/^import .*$/gm, '');
+}
+
+it('runs the README example against an OpenAI-compatible server', async () => {
+  const upstream = await createFakeUpstream();
+  const logged: unknown[][] = [];
+  let streamed = '';
+  const fakeProcess = {
+    env: { OLLAMA_URL: upstream.openaiBaseURL },
+    stdout: { write: (text: string) => (streamed += text) },
+  };
+  const fakeConsole = { log: (...values: unknown[]) => logged.push(values) };
+  const run = new Function(
+    'createBulwark',
+    'createOpenAIProvider',
+    'process',
+    'console',
+    `return (async () => {${readmeExample()}})();`,
+  ) as (...dependencies: unknown[]) => Promise<void>;
+  try {
+    await run(createBulwark, createOpenAIProvider, fakeProcess, fakeConsole);
+    expect(logged[0]?.[0]).toBe('echo: Say hello in five words.');
+    expect(logged[0]?.[1]).toMatchObject({
+      inputTokens: expect.any(Number),
+      outputTokens: expect.any(Number),
+    });
+    expect(logged[0]?.[2]).toMatchObject({ remainingRequests: expect.any(Number) });
+    expect(streamed).toBe('echo: Count to five.');
+    expect(upstream.requests.map((request) => request.path)).toEqual([
+      '/v1/chat/completions',
+      '/v1/chat/completions',
+    ]);
+  } finally {
+    await upstream.close();
+  }
+});
