@@ -7,9 +7,9 @@ import {
   createVirtualClock,
   type MiddlewareV1,
   type StreamEvent,
-  toBulwarkError,
 } from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
+import { createRetry } from '@bulwark/retry';
 import { SpanStatusCode } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
@@ -28,32 +28,7 @@ const request: ChatRequest = {
 };
 const usage = { inputTokens: 120, outputTokens: 40, totalTokens: 160 };
 
-/** A reentrant retry (stage `retry`) that emits `retry:scheduled`, as `@bulwark/retry` does. */
-const retry: MiddlewareV1 = {
-  specificationVersion: 'v1',
-  name: 'test-retry',
-  stage: 'retry',
-  reentrant: true,
-  async complete(request, context, next) {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await next(request, context);
-      } catch (thrown) {
-        const error = toBulwarkError(thrown, context.signal);
-        if (!error.retryable || attempt >= 2) throw error;
-        context.events.emit('retry:scheduled', {
-          callId: context.callId,
-          provider: context.target!.provider,
-          model: context.target!.model,
-          attempt,
-          delayMs: 100,
-          error: error.code,
-        });
-        await context.clock.sleep(100, context.signal);
-      }
-    }
-  },
-};
+const retry = createRetry({ maxAttempts: 2, baseDelayMs: 200, budget: false, random: () => 0.5 });
 
 /** A queue in front of each attempt (target level) that waits 25 ms and reports it like the limiter. */
 const queue: MiddlewareV1 = {

@@ -10,9 +10,10 @@ import {
   type Usage,
 } from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
+import { createRetry } from '@bulwark/retry';
 import { describe, expect, it } from 'vitest';
 import type { UsageRecordedEvent } from './events.js';
-import { billFailures, captureLogger, testCache, testRetry } from './test-helpers/pipeline.js';
+import { billFailures, captureLogger, testCache } from './test-helpers/pipeline.js';
 import { estimateRequestTokens } from './token-estimate.js';
 import { createUsageTracker } from './usage-tracker.js';
 
@@ -131,7 +132,10 @@ describe('createUsageTracker', () => {
       tracker,
     } = setup({
       openai,
-      middleware: (tracker) => [tracker, testRetry({ maxAttempts: 3 })],
+      middleware: (tracker) => [
+        tracker,
+        createRetry({ maxAttempts: 3, baseDelayMs: 100, budget: false, random: () => 0.5 }),
+      ],
     });
     const response = await callClock.run(bulwark.chat(request, { metadata: { tenant: 'acme' } }));
     expect(response.attempts.map((attempt) => attempt.error ?? 'ok')).toEqual([
@@ -167,7 +171,10 @@ describe('createUsageTracker', () => {
       clock: callClock,
     } = setup({
       openai,
-      middleware: (tracker) => [tracker, testRetry({ maxAttempts: 2 })],
+      middleware: (tracker) => [
+        tracker,
+        createRetry({ maxAttempts: 2, baseDelayMs: 100, budget: false, random: () => 0.5 }),
+      ],
     });
     const response = await callClock.run(collectStream(bulwark.stream(request)));
     expect(response.usage).toEqual(openaiUsage);

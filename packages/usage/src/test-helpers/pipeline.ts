@@ -10,66 +10,6 @@ import {
   type Usage,
 } from '@bulwark/core';
 
-/**
- * A minimal reentrant retry (stage `retry`) for tests while `@bulwark/retry` is not available: retries
- * retryable errors up to `maxAttempts`, emitting `retry:scheduled` and sleeping on the call's clock.
- */
-export function testRetry(options: { maxAttempts: number; delayMs?: number }): MiddlewareV1 {
-  const delayMs = options.delayMs ?? 100;
-  return {
-    specificationVersion: 'v1',
-    name: 'test-retry',
-    stage: 'retry',
-    reentrant: true,
-    async complete(request, context, next) {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          return await next(request, context);
-        } catch (thrown) {
-          const error = toBulwarkError(thrown, context.signal);
-          if (!error.retryable || attempt >= options.maxAttempts) throw error;
-          const target = context.target!;
-          if (context.events.has('retry:scheduled')) {
-            context.events.emit('retry:scheduled', {
-              callId: context.callId,
-              provider: target.provider,
-              model: target.model,
-              attempt,
-              delayMs,
-              error: error.code,
-            });
-          }
-          await context.clock.sleep(delayMs, context.signal);
-        }
-      }
-    },
-    async *stream(request, context, next) {
-      for (let attempt = 1; ; attempt += 1) {
-        const held: StreamEvent[] = [];
-        let committed = false;
-        try {
-          for await (const event of next(request, context)) {
-            if (!committed && event.type === 'start') {
-              held.push(event);
-              continue;
-            }
-            if (!committed) {
-              committed = true;
-              yield* held;
-            }
-            yield event;
-          }
-          return;
-        } catch (thrown) {
-          const error = toBulwarkError(thrown, context.signal);
-          if (committed || !error.retryable || attempt >= options.maxAttempts) throw error;
-          await context.clock.sleep(delayMs, context.signal);
-        }
-      }
-    },
-  };
-}
-
 /** A minimal exact-match response cache (stage `cache`) for tests: a hit is marked `cache: 'hit'`. */
 export function testCache(): MiddlewareV1 {
   const stored = new Map<string, ChatResponse>();
