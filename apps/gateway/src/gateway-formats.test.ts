@@ -37,7 +37,7 @@ describe('OpenAI format', () => {
     expect(data.usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
     expect(response.headers.get('x-bulwark-target')).toBe('echo/echo-1');
     expect(response.headers.get('x-bulwark-attempts')).toBe('1');
-    expect(response.headers.get('x-bulwark-cache')).toBe('bypass');
+    expect(response.headers.get('x-bulwark-cache')).toBe('miss');
   });
 
   it('streams text with a final usage chunk and [DONE]', async () => {

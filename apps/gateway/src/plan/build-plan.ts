@@ -32,6 +32,7 @@ export const middlewareSections = [
   { section: 'usage', plugin: 'usage', defaultOn: true },
   { section: 'cache', plugin: 'cache', defaultOn: true },
   { section: 'budget', plugin: 'budget', defaultOn: false },
+  { section: 'timeout', plugin: 'deadline', defaultOn: true },
   { section: 'retry', plugin: 'retry', defaultOn: true },
   { section: 'hedge', plugin: 'hedge', defaultOn: false },
   { section: 'breaker', plugin: 'breaker', defaultOn: true },
@@ -87,6 +88,9 @@ export interface BuildPlanOptions {
   /** Imports `plugins:` packages; default `import()`. */
   importer?: (specifier: string) => Promise<unknown>;
 }
+
+/** The gateway's default total deadline per call (`timeout.totalMs`), retries and fallbacks included. */
+const defaultTotalMs = 120_000;
 
 type Closable = { close?: () => unknown; dispose?: () => unknown };
 
@@ -229,7 +233,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
         }
         registry.get('middleware', plugin);
       }
-      const sectionConfig = sectionConfigFor(section, config);
+      const sectionConfig = sectionConfigFor(section, plugin, config);
       try {
         if (registry.has('routing', plugin) && !registry.has('middleware', plugin)) {
           routing = await registry.create('routing', plugin, sectionConfig, section);
@@ -351,9 +355,14 @@ async function preloadReferencedPackages(
 }
 
 /** What a middleware plugin receives for its section: the section plus what it needs from elsewhere. */
-function sectionConfigFor(section: MiddlewareSection, config: GatewayConfig): unknown {
+function sectionConfigFor(section: MiddlewareSection, plugin: string, config: GatewayConfig): unknown {
   const value = config[section];
   const base: Record<string, unknown> = value === undefined || value === false ? {} : { ...value };
+  if (section === 'timeout') {
+    // One section, two plugins: `deadline` (per call) takes `totalMs`, `timeout` (per attempt) the rest.
+    if (plugin === 'deadline') return { totalMs: base.totalMs ?? defaultTotalMs };
+    delete base.totalMs;
+  }
   if (section === 'limiter') {
     const limits: Record<string, unknown> = {};
     for (const [name, provider] of Object.entries(config.providers))

@@ -1,4 +1,6 @@
 import { plugin as breakerPlugin } from '@bulwark/breaker';
+import { plugin as cachePlugin } from '@bulwark/cache';
+import { plugin as memoryCachePlugin } from '@bulwark/cache-memory';
 import type { PluginDescriptor } from '@bulwark/core';
 import { plugin as hedgePlugin } from '@bulwark/hedge';
 import { plugin as limiterPlugin } from '@bulwark/limiter';
@@ -6,6 +8,7 @@ import { plugin as anthropicProviderPlugin } from '@bulwark/provider-anthropic';
 import { plugin as mockProviderPlugin } from '@bulwark/provider-mock';
 import { plugin as openAIProviderPlugin } from '@bulwark/provider-openai';
 import { plugin as retryPlugin } from '@bulwark/retry';
+import { plugins as timeoutPlugins } from '@bulwark/timeout';
 import { plugins as usagePlugins } from '@bulwark/usage';
 
 /**
@@ -20,5 +23,8 @@ export const builtinPlugins: readonly PluginDescriptor[] = [
   hedgePlugin,
   breakerPlugin,
   limiterPlugin,
+  ...timeoutPlugins,
+  cachePlugin,
+  memoryCachePlugin,
   ...usagePlugins,
 ];
