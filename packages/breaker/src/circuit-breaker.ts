@@ -72,7 +72,10 @@ export interface CircuitBreaker extends MiddlewareV1 {
   /** The policy every store operation receives (defaults applied). */
   readonly policy: Readonly<BreakerPolicy>;
   readonly store: BreakerStoreV1;
-  /** Current state of a target's breaker; an open breaker whose cooldown is over reads as half-open. */
+  /**
+   * Current state of a target's breaker; an open breaker whose cooldown is over reads as half-open.
+   * `now` defaults to the `clock` option's time (or the system clock's when none was given).
+   */
   state(target: TargetRef, now?: number): Promise<BreakerState>;
   /** The state of every breaker the store can list (or this instance has used), as plain JSON. */
   exportState(): Promise<Record<string, BreakerSnapshot>>;

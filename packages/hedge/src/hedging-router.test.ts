@@ -47,6 +47,12 @@ function setup(
   return { clock, first, second, bulwark, hedges, skipped, events };
 }
 
+async function collectStream(stream: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+
 async function outcome(promise: Promise<{ provider: string }>): Promise<string> {
   try {
     return (await promise).provider;
@@ -238,6 +244,28 @@ describe('createHedgingRouter', () => {
     expect(clock.now() - started).toBe(10);
     expect(first.callCount).toBe(1);
     expect(second.callCount).toBe(2);
+  });
+
+  it('hedges on the same target when reuseTargets is on and no other target is left', async () => {
+    const clock = createVirtualClock();
+    const only = createMockProvider({
+      name: 'only',
+      clock,
+      script: [{ latencyMs: 5000 }, { latencyMs: 300 }],
+    });
+    const bulwark = createBulwark({
+      providers: [only],
+      models: { chat: [{ provider: 'only', model: 'model-1' }] },
+      routing: createHedgingRouter({ delayMs: 1000, budget: false, reuseTargets: true }),
+      clock,
+    });
+    const events = await clock.run(collectStream(bulwark.stream(request)));
+    expect(events.at(-1)).toMatchObject({ type: 'finish' });
+    expect(clock.now()).toBe(1300);
+    expect(only.calls.map((call) => call.outcome)).toEqual(['aborted', 'success']);
+    const plain = setup({ delayMs: 1000, budget: false }, { latencyMs: 5000 }, { latencyMs: 5000 });
+    await plain.clock.run(plain.bulwark.chat(request));
+    expect(plain.first.callCount + plain.second.callCount).toBe(2);
   });
 
   it('rejects bad options naming the field, and is created by the plugin registry', async () => {

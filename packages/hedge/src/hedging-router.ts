@@ -62,6 +62,11 @@ export interface HedgingRouterOptions {
    * router's own, or `false` for no cap. Default: a budget of 20% of successful calls plus 1 per second.
    */
   budget?: false | RetryBudget | Omit<RetryBudgetOptions, 'clock'>;
+  /**
+   * When no other target is left, hedge on the same target again (a second request to one provider
+   * often beats its own slow first one). Fallbacks after failures still never repeat a target. Default false.
+   */
+  reuseTargets?: boolean;
   /** Random source in [0, 1) for weighted choice among equal-priority targets. Default `Math.random`. */
   random?: () => number;
   /** Clock for delays and latencies. Default: the call's clock. */
@@ -87,6 +92,7 @@ type Settled<T> =
 
 interface Attempt<T> {
   handle: TargetHandle;
+  context: CallContext;
   link: ReturnType<typeof linkSignals>;
   startedAt: number;
   trailLength: number;
@@ -112,6 +118,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
     throw new ConfigError({ path: 'maxHedgedAttempts', message: 'maxHedgedAttempts must be an integer' });
   }
   const random = options.random ?? Math.random;
+  const reuseTargets = options.reuseTargets ?? false;
   let tracker: LatencyTracker | undefined;
   const adaptive = options.adaptive;
   if (adaptive) {
@@ -164,7 +171,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
     const arm = (): void => {
       timer?.cancel();
       timer = undefined;
-      if (hedgesLeft <= 0 || !newest || !plan.hasNext()) return;
+      if (hedgesLeft <= 0 || !newest || !(plan.hasNext() || reuseTargets)) return;
       const wait = delayFor(newest.handle);
       let cancel = (): void => {};
       const promise = new Promise<typeof timerFired>((resolve) => {
@@ -178,6 +185,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
       const attemptContext: CallContext = { ...context, signal: link.signal };
       const attempt = {
         handle,
+        context: attemptContext,
         link,
         startedAt: clock.now(),
         trailLength: context.trail.length,
@@ -224,7 +232,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
         const next = await Promise.race(contenders);
         if (next === timerFired) {
           timer = undefined;
-          if (context.signal.aborted || hedgesLeft <= 0 || !plan.hasNext()) continue;
+          if (context.signal.aborted || hedgesLeft <= 0 || !(plan.hasNext() || reuseTargets)) continue;
           checkDeadline();
           const from = newest!;
           const spent = budgetFor(clock)?.trySpend() ?? true;
@@ -242,7 +250,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
             continue;
           }
           hedgesLeft -= 1;
-          const handle = plan.next()!;
+          const handle = plan.next() ?? from.handle;
           if (context.events.has('hedge:started')) {
             context.events.emit('hedge:started', {
               callId: context.callId,
@@ -320,14 +328,14 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
     async *stream(request, context, targets, alias) {
       const clock = options.clock ?? context.clock;
       const plan = planTargets(targets, alias, random);
-      const iterators = new Map<TargetHandle, AsyncIterator<StreamEvent>>();
+      const iterators = new Map<CallContext, AsyncIterator<StreamEvent>>();
       /** Reads an attempt up to its first content event (or its end), holding the preamble back. */
       const untilContent = async (
         handle: TargetHandle,
         attemptContext: CallContext,
       ): Promise<{ held: StreamEvent[]; done: boolean }> => {
         const iterator = handle.stream(request, attemptContext)[Symbol.asyncIterator]();
-        iterators.set(handle, iterator);
+        iterators.set(attemptContext, iterator);
         const held: StreamEvent[] = [];
         for (;;) {
           const step = await iterator.next();
@@ -337,11 +345,11 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
         }
       };
       const { attempt, value } = await race(context, plan, untilContent, async (loser) => {
-        await iterators.get(loser.handle)?.return?.();
+        await iterators.get(loser.context)?.return?.();
       });
       recordLatency(attempt.handle, clock.now() - attempt.startedAt);
       budgetFor(clock)?.recordSuccess();
-      const iterator = iterators.get(attempt.handle)!;
+      const iterator = iterators.get(attempt.context)!;
       const accumulator = new StreamAccumulator();
       let finished = value.done;
       try {

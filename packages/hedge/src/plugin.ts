@@ -6,6 +6,7 @@ import { createHedgingRouter } from './hedging-router.js';
 export const hedgeConfigSchema = z.object({
   delayMs: z.number().min(0).optional(),
   maxHedgedAttempts: z.number().int().min(0).optional(),
+  reuseTargets: z.boolean().optional(),
   adaptive: z
     .object({
       percentile: z.number().gt(0).max(1).optional(),
