@@ -19,7 +19,10 @@ export const plugin: PluginDescriptor<'middleware', z.infer<typeof otelConfigSch
   packageName: '@bulwark/otel',
   description: 'OpenTelemetry spans per call and per attempt with the GenAI semantic conventions.',
   configSchema: otelConfigSchema,
-  create(config) {
-    return createTracing(config.recordContent === undefined ? {} : { recordContent: config.recordContent });
+  create(config, context) {
+    return createTracing({
+      events: context.events,
+      ...(config.recordContent === undefined ? {} : { recordContent: config.recordContent }),
+    });
   },
 };

@@ -17,6 +17,7 @@ import { type BudgetOptions, createBudget } from './budget.js';
 import type { BudgetExceededEvent } from './events.js';
 import { budgetConfigSchema, budgetPlugin } from './plugin.js';
 import { createRedisSpendStore } from './redis-spend-store.js';
+import type { SpendStoreV1 } from './spend-store.js';
 import { captureLogger, testCache } from './test-helpers/pipeline.js';
 import { estimateRequestTokens } from './token-estimate.js';
 import { createUsageTracker } from './usage-tracker.js';
@@ -230,6 +231,25 @@ describe('createBudget', () => {
       results.filter((result) => result.status === 'rejected' && result.reason.code === 'budget_exceeded'),
     ).toHaveLength(90);
     expect(mock.callCount).toBe(10);
+  });
+
+  it('lets calls through uncounted when the store fails, or refuses them with onStoreError: deny', async () => {
+    const broken: SpendStoreV1 = {
+      specificationVersion: 'v1',
+      reserve: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6390')),
+      add: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6390')),
+      read: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6390')),
+    };
+    const budgets = [{ scope: 'global' as const, window: 'day' as const, limitUsd: 1 }];
+    const lenient = setup({ budgets, store: broken });
+    await lenient.bulwark.chat(request);
+    expect(lenient.mock.callCount).toBe(1);
+    expect(lenient.logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'budget store failed; the call is not counted' }),
+    );
+    const strict = setup({ budgets, store: broken, onStoreError: 'deny' });
+    await expect(strict.bulwark.chat(request)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    expect(strict.mock.callCount).toBe(0);
   });
 
   it('validates its options, naming the field', () => {

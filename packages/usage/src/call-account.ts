@@ -119,6 +119,20 @@ export function accountCall(
       failed: record.error !== undefined,
     });
   }
+  const response = outcome.response;
+  const answering = trail.at(-1);
+  if (response && answering && !answering.local && answering.error === undefined && !answering.usage) {
+    // The provider answered without reporting usage: estimate rather than count it as free.
+    let characters = response.text.length;
+    for (const call of response.toolCalls) characters += call.name.length + call.arguments.length;
+    add(account, prices, {
+      provider: answering.provider,
+      model: answering.model,
+      attempt: answering.attempt,
+      usage: estimateUsage(request, characters),
+      failed: false,
+    });
+  }
   const watch = outcome.watch;
   if (watch && watch.committedIndex >= 0) {
     let recorded = false;

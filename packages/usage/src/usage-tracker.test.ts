@@ -261,6 +261,40 @@ describe('createUsageTracker', () => {
     expect(recorded[0]!.attempts).toHaveLength(1);
   });
 
+  it('estimates a plain answer that came without usage instead of counting it free', async () => {
+    const text = 'z'.repeat(40);
+    const noUsage: ProviderV1 = {
+      specificationVersion: 'v1',
+      name: 'openai',
+      system: 'openai',
+      capabilities: { streaming: true, tools: true, vision: true, jsonMode: true },
+      async complete(request) {
+        return {
+          id: 'r1',
+          provider: 'openai',
+          model: request.model,
+          text,
+          toolCalls: [],
+          finishReason: 'stop',
+          attempts: [],
+        };
+      },
+      async *stream() {
+        yield { type: 'finish', finishReason: 'stop' };
+      },
+    };
+    const { bulwark, recorded } = setup({ openai: noUsage });
+    const response = await bulwark.chat(request);
+    const inputTokens = estimateRequestTokens({ ...request, model: 'gpt-4o' });
+    expect(recorded[0]!.usage).toEqual({
+      inputTokens,
+      outputTokens: 10,
+      totalTokens: inputTokens + 10,
+      estimated: true,
+    });
+    expect(response.costUsd).toBeCloseTo((inputTokens * 2.5 + 10 * 10) / 1e6, 12);
+  });
+
   it('says explicitly when a model has no price, never $0', async () => {
     const { bulwark, recorded, logger, tracker } = setup({});
     const response = await bulwark.chat({ ...request, model: 'custom' });
