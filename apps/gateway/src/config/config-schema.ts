@@ -44,7 +44,8 @@ const authSchema = z.strictObject({
   keys: z.array(authKey).min(1),
 });
 
-const limitsSchema = z.strictObject({
+/** Limits of one provider, handed to the limiter (whose own schema checks the rest, e.g. `requestBurst`). */
+const limitsSchema = z.looseObject({
   rpm: z.number().positive().optional(),
   tpm: z.number().positive().optional(),
   concurrency: z.number().int().positive().optional(),
