@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type ChatRequest,
   type ChatResponse,
@@ -10,7 +11,14 @@ import {
 } from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
 import { createRetry } from '@bulwark/retry';
-import { SpanStatusCode } from '@opentelemetry/api';
+import {
+  type Context,
+  type ContextManager,
+  context as otelContext,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -292,5 +300,46 @@ describe('createTracing', () => {
     expect(JSON.parse(String(root.attributes['gen_ai.output.messages']))).toEqual([
       { role: 'assistant', content: 'A breaker stops calls to a failing service.', toolCalls: [] },
     ]);
+  });
+
+  it('makes the attempt span active around the provider call, so its spans nest under the attempt', async () => {
+    const storage = new AsyncLocalStorage<Context>();
+    const manager: ContextManager = {
+      active: () => storage.getStore() ?? ROOT_CONTEXT,
+      with: (active, fn, thisArg, ...args) => storage.run(active, () => fn.call(thisArg, ...args)),
+      bind: (_active, target) => target,
+      enable() {
+        return this;
+      },
+      disable() {
+        storage.disable();
+        return this;
+      },
+    };
+    otelContext.setGlobalContextManager(manager);
+    try {
+      const seen: (string | undefined)[] = [];
+      const probe: MiddlewareV1 = {
+        specificationVersion: 'v1',
+        name: 'active-span-probe',
+        level: 'target',
+        async complete(request, context, next) {
+          seen.push(trace.getActiveSpan()?.spanContext().spanId);
+          return next(request, context);
+        },
+        async *stream(request, context, next) {
+          seen.push(trace.getActiveSpan()?.spanContext().spanId);
+          yield* next(request, context);
+        },
+      };
+      const { bulwark, exporter } = setup({ middleware: (tracing) => [tracing, tracing.attempt, probe] });
+      await bulwark.chat(request);
+      await collectStream(bulwark.stream(request));
+      const attempts = exporter.getFinishedSpans().filter((span) => span.parentSpanContext !== undefined);
+      expect(attempts).toHaveLength(2);
+      expect(seen).toEqual(attempts.map((span) => span.spanContext().spanId));
+    } finally {
+      otelContext.disable();
+    }
   });
 });
