@@ -151,7 +151,10 @@ export function createRequestHandler(
         message: error.message,
         provider: error.provider,
       });
-    sendJson(response, status, format.errorBody(error, status), errorHeaders(error));
+    const headers = errorHeaders(error);
+    // The rest of an oversized body is not worth reading: close the connection after the answer.
+    if (status === 413) headers.connection = 'close';
+    sendJson(response, status, format.errorBody(error, status), headers);
     return status;
   };
 
