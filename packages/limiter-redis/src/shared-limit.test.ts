@@ -1,0 +1,118 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const packageRoot = fileURLToPath(new URL('../', import.meta.url));
+const worker = fileURLToPath(new URL('./test-helpers/shared-limit-worker.mjs', import.meta.url));
+
+interface Counts {
+  ok: number;
+  rateLimited: number;
+  localRejects: number;
+  errors: number;
+}
+
+function runWorker(args: string[]): Promise<Counts> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [worker, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let errors = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      errors += chunk;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(output.trim().split('\n').at(-1)!) as Counts);
+      else reject(new Error(`worker exited with ${code}: ${errors}`));
+    });
+  });
+}
+
+/**
+ * Three Node processes share one limit through Redis against the fake upstream enforcing it. The workers
+ * import the built dist/ of this package and its dependencies.
+ */
+describe('three processes share one limit through Redis', () => {
+  let redis: TestRedis;
+  let upstream: FakeUpstream;
+
+  beforeAll(async () => {
+    // `turbo run test` builds the dependencies first (`dependsOn: ["^build"]`); this package's own dist/
+    // is built here. Outside turbo, run `pnpm turbo run build --filter=@bulwark/limiter-redis...` once.
+    const built = spawnSync('pnpm', ['run', 'build'], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
+    if (built.status !== 0) {
+      throw new Error(`build failed (${built.signal ?? built.status}): ${built.stdout}\n${built.stderr}`);
+    }
+    redis = await useTestRedis();
+    upstream = await createFakeUpstream();
+  }, 180_000);
+
+  afterAll(async () => {
+    await upstream?.close();
+    await redis?.stop();
+  });
+
+  it('stays under the upstream limit (≤ 1 429 per second) and reaches ≥ 90 % of it', async () => {
+    const limitPerSecond = 20;
+    upstream.setRateLimit({ rpm: limitPerSecond * 60 });
+    // Drain the upstream's minute bucket down to a few requests, so it enforces 20/s from the start.
+    const drain = limitPerSecond * 60 - 3;
+    for (let sent = 0; sent < drain; sent += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, drain - sent) }, () =>
+          fetch(`${upstream.openaiBaseURL}/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-drain' },
+            body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'drain' }] }),
+          }).then((response) => response.arrayBuffer()),
+        ),
+      );
+    }
+    const drainedRequests = upstream.stats.requests;
+    const rateLimitedBefore = upstream.stats.rateLimited;
+    const startAt = Date.now() + 1500;
+    const durationMs = 4000;
+    const endAt = startAt + durationMs;
+    // 19/s shared: 95 % of the upstream's limit leaves room for network jitter between processes.
+    const rpm = String(19 * 60);
+    const counts = await Promise.all(
+      [0, 1, 2].map(() =>
+        runWorker([redis.url, redis.prefix, upstream.openaiBaseURL, String(endAt), rpm, '8']),
+      ),
+    );
+    const total = counts.reduce(
+      (sum, count) => ({
+        ok: sum.ok + count.ok,
+        rateLimited: sum.rateLimited + count.rateLimited,
+        localRejects: sum.localRejects + count.localRejects,
+        errors: sum.errors + count.errors,
+      }),
+      { ok: 0, rateLimited: 0, localRejects: 0, errors: 0 },
+    );
+    const arrivals = upstream.requests
+      .slice(drainedRequests)
+      .map((request) => request.receivedAt)
+      .sort((a, b) => a - b);
+    const seconds = (arrivals.at(-1)! - arrivals[0]!) / 1000;
+    const upstream429 = upstream.stats.rateLimited - rateLimitedBefore;
+    const achieved = (arrivals.length - upstream429) / seconds;
+    const report = JSON.stringify({ counts, arrivals: arrivals.length, seconds, upstream429 });
+    expect(total.errors, report).toBe(0);
+    expect(
+      counts.every((count) => count.ok > 10),
+      report,
+    ).toBe(true);
+    expect(upstream429, report).toBeLessThanOrEqual(Math.ceil(seconds));
+    expect(achieved, report).toBeGreaterThanOrEqual(0.9 * limitPerSecond);
+    // Without sharing, three processes would send three times the limit.
+    expect(arrivals.length).toBeLessThanOrEqual(Math.ceil(seconds * 19) + 3);
+  }, 60_000);
+});
