@@ -70,6 +70,19 @@ describe('parseAnthropicMessage', () => {
   });
 });
 
+it('maps a 200 that carries an error object as its type says', () => {
+  let caught: unknown;
+  try {
+    parseAnthropicMessage(
+      JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+      meta,
+    );
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toMatchObject({ code: 'overloaded', provider: 'anthropic' });
+});
+
 describe('mapStopReason and mapUsage', () => {
   it('maps every stop reason', () => {
     expect(mapStopReason('end_turn')).toBe('stop');

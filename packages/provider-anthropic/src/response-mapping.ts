@@ -8,6 +8,7 @@ import {
   type ToolCall,
   type Usage,
 } from '@bulwark/core';
+import { errorFromAnthropicAnswer, statusForErrorType } from './error-mapping.js';
 
 /** Anthropic's usage object (in a message, `message_start` or — cumulative — `message_delta`). */
 export interface AnthropicUsage {
@@ -89,6 +90,16 @@ export function parseAnthropicMessage(
     body = JSON.parse(text);
   } catch {
     invalid(meta.provider, meta.model, 'the body is not valid JSON', text, meta.status);
+  }
+  if (isObject(body) && body.type === 'error' && isObject(body.error)) {
+    // An error object in a 200 answer: map it as its type's status would be.
+    throw errorFromAnthropicAnswer({
+      status: statusForErrorType(typeof body.error.type === 'string' ? body.error.type : undefined),
+      body,
+      provider: meta.provider,
+      model: meta.model,
+      ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+    });
   }
   if (!isObject(body) || !Array.isArray(body.content)) {
     invalid(meta.provider, meta.model, 'no content array in the body', text, meta.status);

@@ -91,6 +91,19 @@ describe('parseOpenAIChatResponse', () => {
   });
 });
 
+it('maps a 200 that carries an error object as its type says', () => {
+  let caught: unknown;
+  try {
+    parseOpenAIChatResponse(
+      JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_exceeded' } }),
+      meta,
+    );
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toMatchObject({ code: 'rate_limited', provider: 'openai', status: 429 });
+});
+
 describe('mapFinishReason and mapUsage', () => {
   it('maps every finish reason', () => {
     expect(mapFinishReason('stop')).toBe('stop');

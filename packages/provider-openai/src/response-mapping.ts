@@ -8,6 +8,7 @@ import {
   type ToolCall,
   type Usage,
 } from '@bulwark/core';
+import { errorFromOpenAIAnswer, statusForErrorType } from './error-mapping.js';
 
 /** The Chat Completions usage object (OpenAI and compatible servers). */
 export interface OpenAIUsage {
@@ -96,6 +97,17 @@ export function parseOpenAIChatResponse(
     body = JSON.parse(text);
   } catch {
     invalid(meta.provider, meta.model, 'the body is not valid JSON', text, meta.status);
+  }
+  if (isObject(body) && body.choices === undefined && isObject(body.error)) {
+    // Some compatible servers answer 200 with an error object: map it as its type's status would be.
+    const { code, type } = body.error;
+    throw errorFromOpenAIAnswer({
+      status: statusForErrorType([code, type].filter((value) => typeof value === 'string').join(' ')),
+      error: body.error,
+      provider: meta.provider,
+      model: meta.model,
+      ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+    });
   }
   if (!isObject(body) || !Array.isArray(body.choices) || !isObject(body.choices[0])) {
     invalid(meta.provider, meta.model, 'no choices in the body', text, meta.status);
