@@ -159,6 +159,22 @@ describe('createBudget', () => {
     expect(status!.spentUsd).toBeCloseTo(perCall, 9);
   });
 
+  it('settles a stream the consumer stopped early at its estimate', async () => {
+    const mock = createMockProvider({
+      name: 'main',
+      chunkSize: 8,
+      respond: () => ({ text: 'w'.repeat(80) }),
+    });
+    const { bulwark, budget } = setup(
+      { budgets: [{ scope: 'global', window: 'day', limitUsd: 1 }] },
+      { mock },
+    );
+    for await (const event of bulwark.stream(request)) if (event.type === 'text-delta') break;
+    const [status] = await budget.status();
+    // One chunk of 8 characters reached the caller: 2 output tokens, plus the prompt estimate.
+    expect(status!.spentUsd).toBeCloseTo(((inputTokens + 2) * 10) / 1e6, 9);
+  });
+
   it('gives back the reservation of a call that failed without billing', async () => {
     const mock = createMockProvider({ name: 'main', script: ['invalid_request'] });
     const { bulwark, budget } = setup(
