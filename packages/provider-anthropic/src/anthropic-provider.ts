@@ -39,7 +39,8 @@ export interface AnthropicProviderOptions {
   /**
    * A configured `Anthropic` client to use instead of creating one (`apiKey`, `baseURL` and
    * `defaultHeaders` are then ignored). Its own retries never run: every request this provider makes
-   * passes `maxRetries: 0`, so Bulwark's retry layer counts each attempt once.
+   * passes `maxRetries: 0`, so Bulwark's retry layer counts each attempt once,
+   * and `timeoutMs` below replaces the client's own timeout.
    */
   client?: Anthropic;
   /** Models this provider is known to serve (used for pass-through routing). */

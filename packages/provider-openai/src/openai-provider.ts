@@ -42,7 +42,8 @@ export interface OpenAIProviderOptions {
   /**
    * A configured `OpenAI` client to use instead of creating one (`apiKey`, `baseURL`, `organization`,
    * `project` and `defaultHeaders` are then ignored). Its own retries never run: every request this
-   * provider makes passes `maxRetries: 0`, so Bulwark's retry layer counts each attempt once.
+   * provider makes passes `maxRetries: 0`, so Bulwark's retry layer counts each attempt once,
+   * and `timeoutMs` below replaces the client's own timeout.
    */
   client?: OpenAI;
   /** Models this provider is known to serve (used for pass-through routing). */
