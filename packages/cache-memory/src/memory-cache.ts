@@ -12,6 +12,10 @@ export interface MemoryCacheOptions {
 
 /** An in-process backend that also reports its size. */
 export interface MemoryCacheBackend extends CacheBackendV1 {
+  get(namespace: string, key: string): Uint8Array | undefined;
+  set(namespace: string, key: string, value: Uint8Array, ttlMs: number): void;
+  delete(namespace: string, key: string): boolean;
+  clear(namespace: string): void;
   /** Bytes held now (values plus keys). */
   readonly bytes: number;
   /** Entries held now (expired ones may linger until touched). */
