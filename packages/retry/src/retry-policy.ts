@@ -114,16 +114,22 @@ export function createRetry(options: RetryOptions = {}): MiddlewareV1 {
     createRetryBudget(budgetOption);
   }
   const budgets = new Map<string, RetryBudget>();
+  // Targets are the alias's own objects, stable across calls: a WeakMap hit costs no string building.
+  const budgetsByTarget = new WeakMap<object, RetryBudget>();
 
   const budgetFor = (context: CallContext): RetryBudget | undefined => {
     if (budgetOption === false) return undefined;
     if (isBudget(budgetOption)) return budgetOption;
-    const key = context.target ? `${context.target.provider}\u0000${context.target.model}` : '';
+    const target = context.target;
+    const cached = target && budgetsByTarget.get(target);
+    if (cached) return cached;
+    const key = target ? `${target.provider}\u0000${target.model}` : '';
     let budget = budgets.get(key);
     if (!budget) {
       budget = createRetryBudget({ ...budgetOption, clock: options.clock ?? context.clock });
       budgets.set(key, budget);
     }
+    if (target) budgetsByTarget.set(target, budget);
     return budget;
   };
 
