@@ -292,11 +292,12 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
     },
     ready(timeoutMs = 5_000) {
       if (client.status === 'ready') return Promise.resolve();
-      return withTimeout(
-        new Promise<void>((resolve) => client.once('ready', () => resolve())),
-        timeoutMs,
-        'connect',
-      );
+      let onReady: (() => void) | undefined;
+      const connected = new Promise<void>((resolve) => {
+        onReady = resolve;
+        client.once('ready', onReady);
+      });
+      return withTimeout(connected, timeoutMs, 'connect').finally(() => client.off('ready', onReady!));
     },
     async dispose() {
       client.off('error', onClientError);

@@ -443,6 +443,22 @@ describe('createCache: coalescing', () => {
     expect(cache.stats().stores).toBe(1);
   });
 
+  it('does not coalesce requests the policy keeps out of the cache (concurrent random samples stay distinct)', async () => {
+    const { bulwark, mock, clock } = setup({
+      mock: { latencyMs: 100 },
+      cache: { policy: { deterministicOnly: true } },
+    });
+    await clock.run(() =>
+      Promise.all([
+        bulwark.chat(ask('sample', { temperature: 1 })),
+        bulwark.chat(ask('sample', { temperature: 1 })),
+      ]),
+    );
+    expect(mock.callCount).toBe(2);
+    await clock.run(() => Promise.all([bulwark.chat(ask('sample')), bulwark.chat(ask('sample'))]));
+    expect(mock.callCount).toBe(3);
+  });
+
   it('shares the failure with every caller and forgets the flight', async () => {
     const { bulwark, mock, clock } = setup({
       mock: { latencyMs: 100, script: [{ error: 'server_error', latencyMs: 100 }] },

@@ -91,6 +91,8 @@ export interface CacheMiddleware extends MiddlewareV1 {
 }
 
 interface Plan {
+  /** False when the policy keeps this request out of the cache: it then neither coalesces. */
+  cacheable: boolean;
   namespace: string;
   key: string;
   lookup: boolean;
@@ -173,6 +175,7 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     const ttl =
       overrideTtl !== undefined && overrideTtl > 0 ? overrideTtl : (policy.ttlSeconds ?? ttlSeconds);
     const result: Plan = {
+      cacheable: true,
       namespace: namespaceOf(context),
       key: computeCacheKey(request, keyOptions),
       lookup: control?.noCache !== true,
@@ -183,10 +186,12 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     if (policy.enabled === false) {
       result.lookup = false;
       result.store = false;
+      result.cacheable = false;
       result.reason = 'disabled for this model';
     } else if (policy.deterministicOnly && request.temperature !== 0 && request.seed === undefined) {
       result.lookup = false;
       result.store = false;
+      result.cacheable = false;
       result.reason = 'non-deterministic request (temperature not 0 and no seed)';
     } else if (!result.lookup) {
       result.reason = 'no-cache';
@@ -364,7 +369,8 @@ export function createCache(options: CacheOptions): CacheMiddleware {
       const status: CacheStatus = step.lookup && step.store ? 'miss' : 'bypass';
       lookupEvent(context, status, step);
       let response: ChatResponse;
-      if (coalesce && step.reason !== 'disabled for this model') {
+      // Concurrent random samples are wanted distinct: only what the policy lets into the cache coalesces.
+      if (coalesce && step.cacheable) {
         const flight = flights.complete(`${step.namespace}\n${step.key}`, context, (shared) =>
           fetchComplete(step, request, shared, next),
         );
@@ -391,7 +397,8 @@ export function createCache(options: CacheOptions): CacheMiddleware {
       const status: CacheStatus = step.lookup && step.store ? 'miss' : 'bypass';
       lookupEvent(context, status, step);
       let events: AsyncIterable<StreamEvent>;
-      if (coalesce && step.reason !== 'disabled for this model') {
+      // Concurrent random samples are wanted distinct: only what the policy lets into the cache coalesces.
+      if (coalesce && step.cacheable) {
         const flight = flights.stream(`${step.namespace}\n${step.key}`, context, (shared) =>
           recordStream(step, next(request, shared), shared),
         );

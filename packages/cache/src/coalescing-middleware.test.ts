@@ -92,6 +92,16 @@ describe('createCoalescing', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it('coalesces only deterministic requests when asked', async () => {
+    const { bulwark, mock, clock } = setup({ deterministicOnly: true });
+    const random = { ...ask('sample'), temperature: 0.8 };
+    await clock.run(() => Promise.all([bulwark.chat(random), bulwark.chat(random)]));
+    expect(mock.callCount).toBe(2);
+    const seeded = { ...random, seed: 1 };
+    await clock.run(() => Promise.all([bulwark.chat(seeded), bulwark.chat(seeded)]));
+    expect(mock.callCount).toBe(3);
+  });
+
   it('lets calls through untouched when `when` says no', async () => {
     const { bulwark, mock, clock } = setup({
       when: (context) => context.metadata.tags?.includes('coalesce') ?? false,

@@ -1,4 +1,4 @@
-import type { CallContext, MiddlewareV1 } from '@bulwark/core';
+import type { CallContext, ChatRequest, MiddlewareV1 } from '@bulwark/core';
 import './cache-events.js';
 import { type CacheKeyOptions, computeCacheKey } from './cache-key.js';
 import { SingleFlight } from './single-flight.js';
@@ -9,6 +9,11 @@ export interface CoalescingOptions extends CacheKeyOptions {
    * `context.metadata.tenant` coalesce.
    */
   shared?: boolean;
+  /**
+   * Coalesce only deterministic requests (`temperature: 0` or a `seed`), so that concurrent random
+   * samples of one prompt stay distinct. Default false: identical requests coalesce whatever their temperature.
+   */
+  deterministicOnly?: boolean;
   /** Whether a call may join or lead a flight. Default: every call. */
   when?: (context: CallContext) => boolean;
 }
@@ -49,20 +54,23 @@ export function createCoalescing(options: CoalescingOptions = {}): CoalescingMid
     if (context.metadata.tenant !== undefined) payload.tenant = context.metadata.tenant;
     context.events.emit('cache:coalesced', payload);
   };
+  const skip = (request: ChatRequest, context: CallContext): boolean =>
+    (options.deterministicOnly === true && request.temperature !== 0 && request.seed === undefined) ||
+    (options.when !== undefined && !options.when(context));
   return {
     specificationVersion: 'v1',
     name: 'coalesce',
     stage: 'coalesce',
     inFlight: () => flights.size,
     complete(request, context, next) {
-      if (options.when && !options.when(context)) return next(request, context);
+      if (skip(request, context)) return next(request, context);
       const key = flightKey(request, context, false);
       const flight = flights.complete(key, context, (shared) => next(request, shared));
       if (flight.joined) report(context, key, false);
       return flight.promise;
     },
     async *stream(request, context, next) {
-      if (options.when && !options.when(context)) {
+      if (skip(request, context)) {
         yield* next(request, context);
         return;
       }
