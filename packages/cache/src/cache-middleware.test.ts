@@ -359,6 +359,19 @@ describe('createCache: per-call control and policy', () => {
       /models\.m\.ttlSeconds/,
     );
     expect(() => createCache({ backend: {} as CacheBackendV1 })).toThrow(/backend/);
+    expect(() => createCache({ backend: createMemoryCache(), maxEntryBytes: 1.5 })).toThrow(/maxEntryBytes/);
+  });
+
+  it('rejects a bad per-call TTL with a typed error naming the field', async () => {
+    const { bulwark, mock } = setup();
+    await expect(bulwark.chat(ask('ttl'), { cache: { ttlSeconds: -5 } })).rejects.toMatchObject({
+      code: 'invalid_request',
+      field: 'cache.ttlSeconds',
+    });
+    await expect(bulwark.chat(ask('ttl'), { cache: { ttlSeconds: Number.NaN } })).rejects.toMatchObject({
+      field: 'cache.ttlSeconds',
+    });
+    expect(mock.callCount).toBe(0);
   });
 });
 

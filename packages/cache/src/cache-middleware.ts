@@ -9,7 +9,7 @@ import type {
   MiddlewareV1,
   StreamEvent,
 } from '@bulwark/core';
-import { ConfigError, StreamAccumulator } from '@bulwark/core';
+import { ConfigError, InvalidRequestError, StreamAccumulator } from '@bulwark/core';
 import './cache-events.js';
 import { type CacheKeyOptions, computeCacheKey } from './cache-key.js';
 import {
@@ -137,6 +137,15 @@ export function createCache(options: CacheOptions): CacheMiddleware {
   for (const [model, policy] of Object.entries(options.models ?? {})) {
     checkTtl(policy.ttlSeconds, `models.${model}.ttlSeconds`);
   }
+  if (
+    options.maxEntryBytes !== undefined &&
+    !(Number.isInteger(options.maxEntryBytes) && options.maxEntryBytes > 0)
+  ) {
+    throw new ConfigError({
+      path: 'maxEntryBytes',
+      message: `maxEntryBytes must be a positive integer (got ${String(options.maxEntryBytes)})`,
+    });
+  }
   const ttlSeconds = options.ttlSeconds ?? 3600;
   const maxEntryBytes = options.maxEntryBytes ?? 4 * 1024 * 1024;
   const coalesce = options.coalesce ?? true;
@@ -172,8 +181,13 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     const policy = policyFor(request.model);
     const control = context.cacheControl;
     const overrideTtl = control?.ttlSeconds;
-    const ttl =
-      overrideTtl !== undefined && overrideTtl > 0 ? overrideTtl : (policy.ttlSeconds ?? ttlSeconds);
+    if (overrideTtl !== undefined && !(Number.isFinite(overrideTtl) && overrideTtl > 0)) {
+      throw new InvalidRequestError({
+        field: 'cache.ttlSeconds',
+        message: `Invalid request: cache.ttlSeconds must be a positive number of seconds (got ${String(overrideTtl)})`,
+      });
+    }
+    const ttl = overrideTtl ?? policy.ttlSeconds ?? ttlSeconds;
     const result: Plan = {
       cacheable: true,
       namespace: namespaceOf(context),
