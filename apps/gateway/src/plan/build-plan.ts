@@ -10,6 +10,7 @@ import {
   middlewareLevel,
   type PluginDescriptor,
   type PluginKind,
+  PluginNotFoundError,
   type PluginRegistry,
   type ProviderV1,
   type RoutingStrategyV1,
@@ -141,6 +142,8 @@ function registerConfigSecrets(value: unknown, key = ''): void {
  * closes what it created and throws a `ConfigError` naming the path, so nothing half-starts.
  */
 export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions): Promise<GatewayPlan> {
+  // Imported from here, so packages resolve next to the gateway (not next to @bulwark/core).
+  const importer = options.importer ?? ((specifier: string) => import(specifier));
   registerConfigSecrets(config);
   const registry = createPluginRegistry({
     clock: options.clock,
@@ -157,7 +160,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
   try {
     for (const [index, packageName] of config.plugins.entries()) {
       try {
-        await registry.load(packageName, options.importer);
+        await registry.load(packageName, importer);
       } catch (error) {
         if (BulwarkError.isInstance(error)) {
           throw new ConfigError({
@@ -216,7 +219,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       models[alias] = resolved;
     }
 
-    await preloadReferencedPackages(config, registry, options.importer);
+    await preloadReferencedPackages(config, registry, importer);
 
     for (const { section, plugin, defaultOn } of middlewareSections) {
       const value = config[section];
@@ -348,8 +351,10 @@ async function preloadReferencedPackages(
     if (registry.has(kind, name)) continue;
     try {
       await registry.load(suggestedPackage(kind, name), importer);
-    } catch {
-      // Reported with the path and the package to install when the section is created.
+    } catch (error) {
+      // A package that is not installed is reported with the path and the package to install when the
+      // section is created; one that is installed but broken is reported now.
+      if (!PluginNotFoundError.isInstance(error)) throw error;
     }
   }
 }
