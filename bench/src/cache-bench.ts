@@ -80,6 +80,12 @@ async function hitCase(backend: CacheBackendV1, request: ChatRequest, samples: n
   return result;
 }
 
+/** The same call without a cache, the mock answering at once: what a hit is compared with. */
+async function baselineCase(request: ChatRequest, samples: number) {
+  const bulwark = createBulwark({ providers: [createMockProvider()] });
+  return measure(samples, () => bulwark.chat(request));
+}
+
 async function main(): Promise<void> {
   const sizes = [
     { label: '1 KB', request: requestOfSize(1_024), samples: 20_000 },
@@ -93,6 +99,12 @@ async function main(): Promise<void> {
       size: actual,
       samples: size.samples,
       ...(await measure(size.samples, () => computeCacheKey(size.request))),
+    });
+    rows.push({
+      case: 'baseline: bulwark.chat without cache, mock answering at once',
+      size: actual,
+      samples: size.samples,
+      ...(await baselineCase(size.request, size.samples)),
     });
     rows.push({
       case: 'cache hit via bulwark.chat, memory backend',

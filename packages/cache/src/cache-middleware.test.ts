@@ -345,6 +345,14 @@ describe('createCache: per-call control and policy', () => {
     expect((await lenient.bulwark.chat(long)).cache).toBe('hit');
   });
 
+  it('bypasses a request whose options cannot be keyed instead of failing it', async () => {
+    const { bulwark, seen } = setup();
+    const odd = ask('odd', { providerOptions: { mock: { weight: Number.POSITIVE_INFINITY } } });
+    const answer = await bulwark.chat(odd);
+    expect(answer.cache).toBe('bypass');
+    expect(seen.find((event) => event.name === 'cache:lookup')?.payload.reason).toMatch(/cannot be keyed/);
+  });
+
   it('never stores errors', async () => {
     const { bulwark, mock } = setup({ mock: { script: ['server_error'] } });
     await expect(bulwark.chat(ask('flaky'))).rejects.toMatchObject({ code: 'server_error' });

@@ -191,7 +191,7 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     const result: Plan = {
       cacheable: true,
       namespace: namespaceOf(context),
-      key: computeCacheKey(request, keyOptions),
+      key: '',
       lookup: control?.noCache !== true,
       store: control?.noStore !== true,
       ttlMs: Math.round(ttl * 1000),
@@ -211,6 +211,16 @@ export function createCache(options: CacheOptions): CacheMiddleware {
       result.reason = 'no-cache';
     } else if (!result.store) {
       result.reason = 'no-store';
+    }
+    if (result.cacheable) {
+      try {
+        result.key = computeCacheKey(request, keyOptions);
+      } catch (error) {
+        result.lookup = false;
+        result.store = false;
+        result.cacheable = false;
+        result.reason = `request cannot be keyed: ${(error as Error).message}`;
+      }
     }
     return result;
   };
@@ -233,8 +243,8 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     const payload: Parameters<typeof context.events.emit<'cache:lookup'>>[1] = {
       callId: context.callId,
       status,
-      key: step.key,
     };
+    if (step.key !== '') payload.key = step.key;
     if (context.metadata.tenant !== undefined) payload.tenant = context.metadata.tenant;
     if (bytes !== undefined) payload.bytes = bytes;
     if (step.reason !== undefined && status !== 'hit') payload.reason = step.reason;
