@@ -1,0 +1,465 @@
+/**
+ * Gateway overhead, side by side in one run: the same fake OpenAI upstream reached (a) directly,
+ * (b) through a bare `node:http` pass-through proxy and (c) through the Bulwark gateway (its CLI from
+ * apps/gateway/dist, default policies, cache off; then a separate cache-hit run).
+ *
+ * Measures added latency at a fixed open-loop rate, streamed time to first byte, and closed-loop
+ * throughput; then profiles the gateway (`node --cpu-prof`) under the closed-loop load.
+ * Every server and the load generator run in separate processes; everything is on 127.0.0.1.
+ *
+ * Run: `pnpm --filter @bulwark/bench bench:gateway` (build first: `pnpm turbo run build
+ * --filter=@bulwark/gateway... --filter=@bulwark/testkit`). Options: `--quick` (short phases, prints
+ * only), `--rate N`, `--duration S`, `--connections N`, `--loadgen node|wrk`, `--no-profile`.
+ * Writes bench/results/gateway.md (not with --quick).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
+import type { LoadJob, Percentiles } from './gateway-bench/load-types.js';
+import {
+  type LoadGenerator,
+  type ServerProcess,
+  startBareProxy,
+  startGatewayProcess,
+  startLoadGenerator,
+} from './gateway-bench/processes.js';
+import { profileMarkdown, summarizeProfile } from './gateway-bench/summarize-profile.js';
+import { wrkClosedLoop, wrkVersion } from './gateway-bench/wrk.js';
+
+const benchDirectory = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repositoryRoot = resolve(benchDirectory, '..');
+const gatewayDirectory = join(repositoryRoot, 'apps', 'gateway');
+const gatewayCli = join(gatewayDirectory, 'dist', 'cli.js');
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rate: { type: 'string', default: '200' },
+    duration: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    loadgen: { type: 'string' },
+    'no-profile': { type: 'boolean', default: false },
+    'chunk-delay': { type: 'string', default: '2' },
+  },
+});
+
+const quick = flags.quick;
+const rate = Number(flags.rate);
+const openSeconds = Number(flags.duration ?? (quick ? 3 : 10));
+const closedSeconds = Number(flags.duration ?? (quick ? 3 : 8));
+const warmupSeconds = quick ? 1 : 3;
+const connections = Number(flags.connections);
+const chunkDelayMs = Number(flags['chunk-delay']);
+for (const [name, value] of Object.entries({ rate, openSeconds, connections, chunkDelayMs }))
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
+
+const wrk = wrkVersion();
+const loadgenChoice = flags.loadgen ?? (wrk ? 'wrk' : 'node');
+if (loadgenChoice !== 'wrk' && loadgenChoice !== 'node') throw new Error('--loadgen must be wrk or node');
+if (!wrk) {
+  process.stdout.write(
+    '!! wrk is not installed: closed-loop throughput uses the Node load generator, which competes with the\n' +
+      '!! servers for the 2 cores and under-reports throughput. Install it with: apt-get install -y wrk\n',
+  );
+  if (loadgenChoice === 'wrk') throw new Error('--loadgen wrk asked for, but wrk is not installed');
+}
+if (!existsSync(gatewayCli)) {
+  throw new Error(
+    `${relative(repositoryRoot, gatewayCli)} is missing: build it first with\n` +
+      '  pnpm turbo run build --filter=@bulwark/gateway... --filter=@bulwark/testkit',
+  );
+}
+
+/** Newest mtime under a directory (only .ts sources, tests excluded). */
+function newestSource(directory: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.includes('.test.'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+const staleBuild = newestSource(join(gatewayDirectory, 'src')) > statSync(gatewayCli).mtimeMs;
+if (staleBuild)
+  process.stdout.write(
+    '!! apps/gateway/src is newer than apps/gateway/dist: the numbers are for the last build.\n',
+  );
+
+const baseMessages = [
+  { role: 'system', content: 'You are a terse assistant.' },
+  { role: 'user', content: 'Say hello to the benchmark in a few short words, please.' },
+];
+const plainBody = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: baseMessages,
+  temperature: 0,
+  max_tokens: 64,
+});
+const streamBody = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: baseMessages,
+  temperature: 0,
+  max_tokens: 64,
+  stream: true,
+  stream_options: { include_usage: true },
+});
+
+function gatewayConfig(upstream: FakeUpstream, cache: boolean): unknown {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    providers: {
+      openai: {
+        plugin: 'openai',
+        baseURL: upstream.openaiBaseURL,
+        apiKey: 'sk-bench-not-a-secret',
+        // Generous limits: the limiter runs on every call but never queues.
+        limits: { rpm: 100_000_000, tpm: 100_000_000_000 },
+      },
+    },
+    // retry, timeout, breaker, usage and limiter are absent: they run with their defaults.
+    cache: cache ? { plugin: 'memory', ttlSeconds: 3600 } : false,
+  };
+}
+
+interface Measurement {
+  path: string;
+  completed: number;
+  errors: number;
+  errorSamples: string[];
+  throughputPerSecond: number;
+  latency: Percentiles;
+  firstByte?: Percentiles;
+  maxSendLagMs?: number;
+  upstreamRequests: number;
+  headerCounts?: Record<string, number>;
+}
+
+const fmt = (value: number | undefined, digits = 2): string =>
+  value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
+const signed = (value: number): string =>
+  Number.isNaN(value) ? '—' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+const ratio = (numerator: number, denominator: number): string =>
+  Number.isFinite(numerator / denominator) && denominator > 0
+    ? `${(numerator / denominator).toFixed(2)}×`
+    : '—';
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  const cores = availableParallelism();
+  const scratch = mkdtempSync(join(tmpdir(), 'bulwark-gateway-bench-'));
+  const upstream = await createFakeUpstream({
+    maxRecordedRequests: 10,
+    defaultBehavior: { kind: 'reply', chunkDelayMs },
+  });
+  const children: Array<ServerProcess | LoadGenerator> = [];
+  const writeConfig = (name: string, cache: boolean): string => {
+    const file = join(scratch, name);
+    writeFileSync(file, JSON.stringify(gatewayConfig(upstream, cache), null, 2));
+    return file;
+  };
+  const plainConfig = writeConfig('gateway.json', false);
+  const cacheConfig = writeConfig('gateway-cache.json', true);
+
+  try {
+    const generator = await startLoadGenerator();
+    children.push(generator);
+    const bare = await startBareProxy(upstream.url);
+    children.push(bare);
+    const gateway = await startGatewayProcess({ cli: gatewayCli, configFile: plainConfig });
+    children.push(gateway);
+    const paths = [
+      { name: 'direct (fake upstream)', url: upstream.url },
+      { name: 'bare node:http proxy', url: bare.url },
+      { name: 'Bulwark gateway', url: gateway.url },
+    ];
+    const endpoint = (origin: string): string => `${origin}/v1/chat/completions`;
+
+    // A smoke request per path: fails fast with the answer if a path is misconfigured.
+    for (const path of paths) {
+      const response = await fetch(endpoint(path.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: plainBody,
+      });
+      const text = await response.text();
+      if (response.status !== 200 || !text.includes('echo: Say hello'))
+        throw new Error(`${path.name} answered ${response.status}: ${text.slice(0, 500)}`);
+    }
+
+    const openJob = (url: string, stream: boolean, countHeader?: string): LoadJob => ({
+      kind: 'open',
+      url: endpoint(url),
+      body: stream ? streamBody : plainBody,
+      stream,
+      ratePerSecond: rate,
+      durationMs: openSeconds * 1000,
+      warmupMs: warmupSeconds * 1000,
+      maxRequests: 100_000,
+      requestTimeoutMs: 10_000,
+      ...(countHeader ? { countHeader } : {}),
+    });
+
+    const measureOpen = async (name: string, url: string, stream: boolean, countHeader?: string) => {
+      const before = upstream.stats.requests;
+      process.stdout.write(`  open loop ${rate}/s ${stream ? 'streamed' : 'plain   '} · ${name} … `);
+      const result = await generator.run(openJob(url, stream, countHeader));
+      process.stdout.write(
+        `p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms${stream ? `, TTFB p50 ${fmt(result.firstByte.p50)} ms` : ''}, errors ${result.errors}${result.errors ? ` (${result.errorSamples.join('; ')})` : ''}, max send lag ${fmt(result.maxSendLagMs, 1)} ms\n`,
+      );
+      return {
+        path: name,
+        completed: result.completed,
+        errors: result.errors,
+        errorSamples: result.errorSamples,
+        throughputPerSecond: result.throughputPerSecond,
+        latency: result.latency,
+        firstByte: result.firstByte,
+        maxSendLagMs: result.maxSendLagMs,
+        upstreamRequests: upstream.stats.requests - before,
+        headerCounts: result.headerCounts,
+      } satisfies Measurement;
+    };
+
+    const measureClosed = async (name: string, url: string): Promise<Measurement> => {
+      const before = upstream.stats.requests;
+      process.stdout.write(`  closed loop ${connections} conns (${loadgenChoice}) · ${name} … `);
+      let measurement: Measurement;
+      if (loadgenChoice === 'wrk') {
+        const result = await wrkClosedLoop({
+          url: endpoint(url),
+          body: plainBody,
+          connections,
+          durationMs: closedSeconds * 1000,
+          warmupMs: warmupSeconds * 1000,
+          scratchDirectory: scratch,
+        });
+        measurement = { path: name, ...result, upstreamRequests: upstream.stats.requests - before };
+      } else {
+        const result = await generator.run({
+          kind: 'closed',
+          url: endpoint(url),
+          body: plainBody,
+          stream: false,
+          connections,
+          durationMs: closedSeconds * 1000,
+          warmupMs: warmupSeconds * 1000,
+          maxRequests: 1_000_000,
+          requestTimeoutMs: 10_000,
+        });
+        measurement = {
+          path: name,
+          completed: result.completed,
+          errors: result.errors,
+          errorSamples: result.errorSamples,
+          throughputPerSecond: result.throughputPerSecond,
+          latency: result.latency,
+          upstreamRequests: upstream.stats.requests - before,
+        };
+      }
+      process.stdout.write(
+        `${fmt(measurement.throughputPerSecond, 0)} req/s, p50 ${fmt(measurement.latency.p50)} ms, errors ${measurement.errors}${measurement.errors ? ` (${measurement.errorSamples.join('; ')})` : ''}\n`,
+      );
+      return measurement;
+    };
+
+    process.stdout.write(
+      `Gateway benchmark: ${cores} cores, Node ${process.version}, load ${loadBefore.map((value) => value.toFixed(2)).join(' ')}\n`,
+    );
+    const plain: Measurement[] = [];
+    for (const path of paths) plain.push(await measureOpen(path.name, path.url, false, 'x-bulwark-cache'));
+    const streamed: Measurement[] = [];
+    for (const path of paths) streamed.push(await measureOpen(path.name, path.url, true));
+    const closed: Measurement[] = [];
+    for (const path of paths) closed.push(await measureClosed(path.name, path.url));
+    await gateway.stop();
+    children.splice(children.indexOf(gateway), 1);
+
+    // Cache hits: a gateway with the memory cache; after the first call every identical request hits.
+    const cached = await startGatewayProcess({ cli: gatewayCli, configFile: cacheConfig });
+    children.push(cached);
+    const cacheName = 'Bulwark gateway, cache hit';
+    plain.push(await measureOpen(cacheName, cached.url, false, 'x-bulwark-cache'));
+    closed.push(await measureClosed(cacheName, cached.url));
+    await cached.stop();
+    children.splice(children.indexOf(cached), 1);
+
+    let profileSection = '_Profiling skipped (--no-profile)._';
+    if (!flags['no-profile']) {
+      const profileDirectory = join(scratch, 'profile');
+      const profiled = await startGatewayProcess({
+        cli: gatewayCli,
+        configFile: plainConfig,
+        nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDirectory],
+      });
+      children.push(profiled);
+      const underProfile = await measureClosed('Bulwark gateway under --cpu-prof', profiled.url);
+      await profiled.stop();
+      children.splice(children.indexOf(profiled), 1);
+      const files = existsSync(profileDirectory)
+        ? readdirSync(profileDirectory).filter((file) => file.endsWith('.cpuprofile'))
+        : [];
+      if (files.length === 0)
+        profileSection = '_No .cpuprofile was written (did the gateway exit cleanly?)._';
+      else {
+        const profileFile = join(profileDirectory, files[0]!);
+        profileSection =
+          `Closed loop, ${connections} connections, ${closedSeconds} s + ${warmupSeconds} s warm-up, through a separate gateway process started with \`node --cpu-prof\` ` +
+          `(${fmt(underProfile.throughputPerSecond, 0)} req/s while profiled). Start-up and warm-up samples are left out.\n\n` +
+          profileMarkdown(summarizeProfile(profileFile, 25, profiled.startupMs + warmupSeconds * 1000));
+      }
+    }
+
+    const loadAfter = loadavg();
+    const report = renderReport({
+      startedAt,
+      cores,
+      loadBefore,
+      loadAfter,
+      plain,
+      streamed,
+      closed,
+      profileSection,
+    });
+    process.stdout.write(`\n${report}`);
+    if (!quick) {
+      const target = join(benchDirectory, 'results', 'gateway.md');
+      writeFileSync(target, report);
+      process.stdout.write(`\nWrote ${relative(repositoryRoot, target)}\n`);
+    }
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await upstream.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function gitRevision(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: repositoryRoot,
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function renderReport(data: {
+  startedAt: Date;
+  cores: number;
+  loadBefore: number[];
+  loadAfter: number[];
+  plain: Measurement[];
+  streamed: Measurement[];
+  closed: Measurement[];
+  profileSection: string;
+}): string {
+  const { plain, streamed, closed } = data;
+  const [directPlain, barePlain, gatewayPlain] = plain;
+  const [directStream, bareStream, gatewayStream] = streamed;
+  const [directClosed, bareClosed, gatewayClosed] = closed;
+  const errors = (measurement: Measurement): string =>
+    measurement.errors === 0 ? '0' : `${measurement.errors} (${measurement.errorSamples.join('; ')})`;
+  const cacheColumn = (measurement: Measurement): string =>
+    Object.entries(measurement.headerCounts ?? {})
+      .filter(([value]) => value !== '(absent)')
+      .map(([value, count]) => `${value}: ${count}`)
+      .join(', ') || '—';
+
+  const plainRows = plain.map(
+    (row) =>
+      `| ${row.path} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p90)} | ${fmt(row.latency.p99)} | ${signed(row.latency.p50 - directPlain!.latency.p50)} | ${signed(row.latency.p90 - directPlain!.latency.p90)} | ${signed(row.latency.p99 - directPlain!.latency.p99)} | ${row.completed} | ${row.upstreamRequests} | ${cacheColumn(row)} | ${errors(row)} |`,
+  );
+  const streamRows = streamed.map(
+    (row) =>
+      `| ${row.path} | ${fmt(row.firstByte!.p50)} | ${fmt(row.firstByte!.p99)} | ${signed(row.firstByte!.p50 - directStream!.firstByte!.p50)} | ${signed(row.firstByte!.p99 - directStream!.firstByte!.p99)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${row.completed} | ${errors(row)} |`,
+  );
+  const closedRows = closed.map(
+    (row) =>
+      `| ${row.path} | ${fmt(row.throughputPerSecond, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${row.completed} | ${row.upstreamRequests} | ${errors(row)} |`,
+  );
+  const added = (row: Measurement, field: 'p50' | 'p90' | 'p99') =>
+    row.latency[field] - directPlain!.latency[field];
+  const addedFirstByte = (row: Measurement, field: 'p50' | 'p99') =>
+    row.firstByte![field] - directStream!.firstByte![field];
+  const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  const busy = Math.max(data.loadBefore[0]!, data.loadAfter[0]!) > data.cores * 0.5;
+
+  return `# Gateway overhead benchmark
+
+Run \`${data.startedAt.toISOString()}\` at commit \`${gitRevision()}\`${staleBuild ? ' (**apps/gateway/dist was older than its sources**)' : ''}.
+Machine: ${data.cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, Linux load average
+${data.loadBefore.map((value) => value.toFixed(2)).join(' / ')} (1/5/15 min) before and ${data.loadAfter.map((value) => value.toFixed(2)).join(' / ')} after.
+${busy ? '\n> **The machine was busy** (1-minute load above half the core count): other jobs shared the cores, so absolute numbers are pessimistic and noisy; the side-by-side ratios are the meaningful part.\n' : ''}
+Three paths to the same upstream (the testkit's \`createFakeUpstream()\`, OpenAI Chat Completions, in the
+benchmark's own process): **direct**, through a **bare \`node:http\` proxy** (keep-alive agent, bodies piped;
+bench/src/gateway-bench/bare-proxy.ts) and through the **Bulwark gateway** (\`node apps/gateway/dist/cli.js serve\`,
+one \`openai\` provider pointing at the fake upstream, default retry/timeout/breaker/usage, memory limiter with
+generous limits, cache off so every call reaches the upstream; the cache-hit row uses a second gateway with the
+memory cache). Each server and the load generator are separate processes on 127.0.0.1.
+
+- Open loop: ${rate} requests/s for ${openSeconds} s after ${warmupSeconds} s of warm-up, Node generator in a child process, latency from
+  send to the last body byte; streamed first byte = send to the first body byte. Percentiles in ms; "added" is the
+  path's percentile minus the direct one.
+- Streams: the upstream waits ${chunkDelayMs} ms before each SSE frame (about 15 frames per answer), as a model emitting tokens would.
+- Closed loop: ${connections} keep-alive connections for ${closedSeconds} s after ${warmupSeconds} s of warm-up, ${loadgenChoice === 'wrk' ? `\`${wrk}\` (1 thread)` : 'the Node generator'}. On 2 cores the
+  generator, the upstream and the server under test share the CPU, so absolute req/s are lower than on a
+  dedicated load box; the ratios are comparable.
+
+## Added latency, non-streamed, open loop ${rate} req/s
+
+| Path | p50 | p90 | p99 | added p50 | added p90 | added p99 | requests | reached upstream | x-bulwark-cache | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+${plainRows.join('\n')}
+
+## Streamed, open loop ${rate} req/s
+
+| Path | first byte p50 | first byte p99 | added p50 | added p99 | whole stream p50 | whole stream p99 | requests | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+${streamRows.join('\n')}
+
+## Max throughput, closed loop, ${connections} connections
+
+| Path | req/s | p50 | p99 | requests | reached upstream | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | --- |
+${closedRows.join('\n')}
+
+## Gateway versus bare proxy, and the targets
+
+| Measure | bare proxy | gateway | gateway / bare | target | |
+| --- | ---: | ---: | ---: | --- | --- |
+| added p50 (ms) | ${signed(added(barePlain!, 'p50'))} | ${signed(added(gatewayPlain!, 'p50'))} | ${ratio(added(gatewayPlain!, 'p50'), added(barePlain!, 'p50'))} | ≤ +1 ms | ${verdict(added(gatewayPlain!, 'p50') <= 1)} |
+| added p99 (ms) | ${signed(added(barePlain!, 'p99'))} | ${signed(added(gatewayPlain!, 'p99'))} | ${ratio(added(gatewayPlain!, 'p99'), added(barePlain!, 'p99'))} | (Portkey: +35 ms) | |
+| added first byte p50 (ms) | ${signed(addedFirstByte(bareStream!, 'p50'))} | ${signed(addedFirstByte(gatewayStream!, 'p50'))} | ${ratio(addedFirstByte(gatewayStream!, 'p50'), addedFirstByte(bareStream!, 'p50'))} | ≤ +1 ms | ${verdict(addedFirstByte(gatewayStream!, 'p50') <= 1)} |
+| added first byte p99 (ms) | ${signed(addedFirstByte(bareStream!, 'p99'))} | ${signed(addedFirstByte(gatewayStream!, 'p99'))} | ${ratio(addedFirstByte(gatewayStream!, 'p99'), addedFirstByte(bareStream!, 'p99'))} | | |
+| throughput (req/s) | ${fmt(bareClosed!.throughputPerSecond, 0)} | ${fmt(gatewayClosed!.throughputPerSecond, 0)} | ${ratio(gatewayClosed!.throughputPerSecond, bareClosed!.throughputPerSecond)} | ≥ 2,500 | ${verdict(gatewayClosed!.throughputPerSecond >= 2500)} |
+| throughput vs direct | ${ratio(bareClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | ${ratio(gatewayClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | | | |
+
+Reference points on this machine kind (from the project's "Speed is a feature" targets): Portkey adds +2.7 ms p50 /
++35 ms p99 at 200 req/s and saturates near 500 req/s; a bare \`node:http\` proxy adds +0.5 ms and does ~4,500 req/s.
+
+## Where the gateway spends its CPU
+
+${data.profileSection}
+
+## Reproduce
+
+\`\`\`sh
+apt-get install -y wrk        # optional; without it the closed loop uses the Node generator (printed)
+pnpm turbo run build --filter=@bulwark/gateway... --filter=@bulwark/testkit --output-logs=errors-only
+pnpm --filter @bulwark/bench bench:gateway            # ~4 minutes; rewrites this file
+pnpm --filter @bulwark/bench bench:gateway --quick    # short phases, prints only
+\`\`\`
+Options: \`--rate N\`, \`--duration S\`, \`--connections N\`, \`--loadgen node|wrk\`, \`--chunk-delay MS\`, \`--no-profile\`.
+A single profile can be summarized with \`tsx bench/src/gateway-bench/summarize-profile.ts FILE.cpuprofile\`.
+`;
+}
+
+await main();
