@@ -72,6 +72,8 @@ export interface MockErrorInput {
   retryAfterMs?: number;
   /** Sent as `retry-after` verbatim (seconds or an HTTP date). */
   retryAfter?: string;
+  /** More response headers of the error (e.g. `x-should-retry`). */
+  headers?: Record<string, string>;
   message?: string;
   provider: string;
   model: string;
@@ -102,7 +104,7 @@ export function createMockError(input: MockErrorInput): BulwarkError {
       });
     default: {
       const shape = httpShapes[input.code]!;
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...input.headers };
       if (input.retryAfterMs !== undefined) headers['retry-after-ms'] = String(input.retryAfterMs);
       if (input.retryAfter !== undefined) headers['retry-after'] = input.retryAfter;
       const message = input.message ?? shape.message;

@@ -39,6 +39,8 @@ export interface MockBehavior {
   retryAfterMs?: number;
   /** Sent as the `retry-after` header verbatim: seconds (`"2"`) or an HTTP date. */
   retryAfter?: string;
+  /** More headers of the error answer, e.g. `{ 'x-should-retry': 'false' }` (which overrides retryability). */
+  headers?: Record<string, string>;
   /** Error message instead of the provider-like default. */
   message?: string;
   /** Never answer: the call waits until `context.signal` aborts. */
@@ -327,6 +329,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
       ...(behavior.status === undefined ? {} : { status: behavior.status }),
       ...(behavior.retryAfterMs === undefined ? {} : { retryAfterMs: behavior.retryAfterMs }),
       ...(behavior.retryAfter === undefined ? {} : { retryAfter: behavior.retryAfter }),
+      ...(behavior.headers === undefined ? {} : { headers: behavior.headers }),
       ...(behavior.message === undefined ? {} : { message: behavior.message }),
     });
 

@@ -18,6 +18,7 @@ const behavior = z.object({
   status: z.number().int().min(100).max(599).optional(),
   retryAfterMs: z.number().min(0).optional(),
   retryAfter: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
   message: z.string().optional(),
   hang: z.boolean().optional(),
   streamCutAfter: z.number().int().min(0).optional(),

@@ -55,6 +55,23 @@ describe('retry: what is retried', () => {
     }
   });
 
+  it('obeys x-should-retry over the status: false on a 503 stops, true on a 400 retries', async () => {
+    const { clock, bulwark, mocks } = scenario([createRetry({ random: () => 0 })], {
+      primary: {
+        script: [
+          { error: 'server_error', status: 503, headers: { 'x-should-retry': 'false' } },
+          { error: 'invalid_request', headers: { 'x-should-retry': 'true' } },
+          'ok',
+        ],
+      },
+    });
+    const first = await outcome(clock.run(bulwark.chat(ask)));
+    expect(first.error).toMatchObject({ code: 'server_error', retryable: false });
+    expect(mocks.primary!.callCount).toBe(1);
+    const second = await clock.run(bulwark.chat(ask));
+    expect(second.attempts.map((attempt) => attempt.error ?? 'ok')).toEqual(['invalid_request', 'ok']);
+  });
+
   it('gives up after maxAttempts (first attempt included) and rethrows the last error unchanged', async () => {
     const { clock, bulwark, mocks, eventsNamed } = scenario([createRetry({ maxAttempts: 3 })], {
       primary: {
