@@ -172,7 +172,15 @@ describe('createRedisCache when Redis is slow or down', () => {
     let server = await startRedisServer();
     const port = server.port;
     const { logger, lines } = recordingLogger();
-    const backend = createRedisCache({ url: `redis://127.0.0.1:${port}`, lookupTimeoutMs: 50, logger });
+    const events = createEventBus();
+    const failedOperations = new Set<string>();
+    events.on('cache:error', (payload) => failedOperations.add(payload.operation));
+    const backend = createRedisCache({
+      url: `redis://127.0.0.1:${port}`,
+      lookupTimeoutMs: 50,
+      logger,
+      events,
+    });
     await backend.ready();
     const cache = createCache({ backend, coalesce: false });
     const mock = createMockProvider({ latencyMs: 2 });
@@ -228,6 +236,12 @@ describe('createRedisCache when Redis is slow or down', () => {
     expect(count('after', 'hit')).toBeGreaterThan(0);
     expect(lines.some((line) => line.level === 'warn' && /unavailable/.test(line.message))).toBe(true);
     expect(lines.some((line) => line.level === 'info' && /available again/.test(line.message))).toBe(true);
+    // The backend absorbed every failure (the middleware saw none) and reported each kind.
     expect(cache.stats().errors).toBe(0);
+    expect(failedOperations.has('redis:get')).toBe(true);
+    expect(failedOperations.has('redis:set')).toBe(true);
+    expect(count('down', 'hit') + count('down', 'miss')).toBe(
+      statuses.filter((entry) => entry.phase === 'down').length,
+    );
   });
 });

@@ -629,6 +629,33 @@ describe('createCache: bad values and failing backends', () => {
     expect(mock.callCount).toBe(2);
   });
 
+  it('lets a caller leave a lookup that hangs', async () => {
+    let lookups = 0;
+    const hanging: CacheBackendV1 = {
+      specificationVersion: 'v1',
+      name: 'hanging',
+      get: () => {
+        lookups += 1;
+        return new Promise<undefined>(() => {});
+      },
+      set: () => {},
+      delete: () => false,
+      clear: () => {},
+    };
+    const clock = createVirtualClock();
+    const mock = createMockProvider({ clock });
+    const bulwark = createBulwark({
+      providers: [mock],
+      middleware: [createCache({ backend: hanging })],
+      clock,
+    });
+    const outcome = clock.run(() => bulwark.chat(ask('hang'), { timeoutMs: 1_000 }).catch((error) => error));
+    expect(await outcome).toMatchObject({ code: 'timeout' });
+    expect(lookups).toBe(1);
+    expect(mock.callCount).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('keeps calls working when the backend throws', async () => {
     const broken: CacheBackendV1 = {
       specificationVersion: 'v1',

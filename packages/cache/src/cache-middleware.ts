@@ -9,7 +9,7 @@ import type {
   MiddlewareV1,
   StreamEvent,
 } from '@bulwark/core';
-import { ConfigError, InvalidRequestError, StreamAccumulator } from '@bulwark/core';
+import { abortable, ConfigError, InvalidRequestError, StreamAccumulator } from '@bulwark/core';
 import './cache-events.js';
 import { type CacheKeyOptions, computeCacheKey } from './cache-key.js';
 import {
@@ -271,8 +271,11 @@ export function createCache(options: CacheOptions): CacheMiddleware {
   ): Promise<{ entry: CachedEntry; bytes: number } | undefined> => {
     let bytes: Uint8Array | undefined;
     try {
-      bytes = await backend.get(step.namespace, step.key);
+      const pendingGet = backend.get(step.namespace, step.key);
+      // A backend lookup that hangs must not hold a caller who has left.
+      bytes = pendingGet instanceof Promise ? await abortable(pendingGet, context.signal) : pendingGet;
     } catch (error) {
+      if (context.signal.aborted) throw error;
       reportError(context, 'get', error);
       return undefined;
     }
