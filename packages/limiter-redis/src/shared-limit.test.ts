@@ -11,25 +11,39 @@ interface Counts {
   rateLimited: number;
   localRejects: number;
   errors: number;
+  /** Times the worker's store lost Redis and decided locally. */
+  degraded: number;
 }
 
-function runWorker(args: string[]): Promise<Counts> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      errors += chunk;
-    });
+interface Worker {
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<Counts>;
+}
+
+function startWorker(args: string[]): Worker {
+  const child = spawn(process.execPath, [worker, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let errors = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+    if (output.startsWith('ready\n')) markReady();
+  });
+  child.stderr.on('data', (chunk) => {
+    errors += chunk;
+  });
+  const done = new Promise<Counts>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code === 0) resolve(JSON.parse(output.trim().split('\n').at(-1)!) as Counts);
       else reject(new Error(`worker exited with ${code}: ${errors}`));
     });
   });
+  return { ready: Promise.race([ready, done.then(() => {})]), go: () => child.stdin.end('go\n'), done };
 }
 
 /**
@@ -63,11 +77,18 @@ describe('three processes share one limit through Redis', () => {
   it('stays under the upstream limit (≤ 1 429 per second) and reaches ≥ 90 % of it', async () => {
     const limitPerSecond = 20;
     upstream.setRateLimit({ rpm: limitPerSecond * 60 });
-    // Drain the upstream's minute bucket down to a few requests, so it enforces 20/s from the start.
-    const drain = limitPerSecond * 60 - 3;
-    for (let sent = 0; sent < drain; sent += 50) {
+    const durationMs = 4000;
+    // 19/s shared: 95 % of the upstream's limit leaves room for network jitter between processes.
+    const rpm = String(19 * 60);
+    const workers = [0, 1, 2].map(() =>
+      startWorker([redis.url, redis.prefix, upstream.openaiBaseURL, String(durationMs), rpm, '8']),
+    );
+    await Promise.all(workers.map((entry) => entry.ready));
+    // With every worker ready, empty the upstream's minute bucket, then give it one second of allowance: from here on it enforces
+    // 20/s with a one-second burst, as providers do over short windows.
+    while (upstream.stats.rateLimited === 0) {
       await Promise.all(
-        Array.from({ length: Math.min(50, drain - sent) }, () =>
+        Array.from({ length: 100 }, () =>
           fetch(`${upstream.openaiBaseURL}/chat/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-drain' },
@@ -76,26 +97,20 @@ describe('three processes share one limit through Redis', () => {
         ),
       );
     }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const drainedRequests = upstream.stats.requests;
     const rateLimitedBefore = upstream.stats.rateLimited;
-    const startAt = Date.now() + 1500;
-    const durationMs = 4000;
-    const endAt = startAt + durationMs;
-    // 19/s shared: 95 % of the upstream's limit leaves room for network jitter between processes.
-    const rpm = String(19 * 60);
-    const counts = await Promise.all(
-      [0, 1, 2].map(() =>
-        runWorker([redis.url, redis.prefix, upstream.openaiBaseURL, String(endAt), rpm, '8']),
-      ),
-    );
+    for (const entry of workers) entry.go();
+    const counts = await Promise.all(workers.map((entry) => entry.done));
     const total = counts.reduce(
       (sum, count) => ({
         ok: sum.ok + count.ok,
         rateLimited: sum.rateLimited + count.rateLimited,
         localRejects: sum.localRejects + count.localRejects,
         errors: sum.errors + count.errors,
+        degraded: sum.degraded + count.degraded,
       }),
-      { ok: 0, rateLimited: 0, localRejects: 0, errors: 0 },
+      { ok: 0, rateLimited: 0, localRejects: 0, errors: 0, degraded: 0 },
     );
     const arrivals = upstream.requests
       .slice(drainedRequests)
@@ -106,13 +121,16 @@ describe('three processes share one limit through Redis', () => {
     const achieved = (arrivals.length - upstream429) / seconds;
     const report = JSON.stringify({ counts, arrivals: arrivals.length, seconds, upstream429 });
     expect(total.errors, report).toBe(0);
+    expect(total.degraded, report).toBe(0);
     expect(
       counts.every((count) => count.ok > 10),
       report,
     ).toBe(true);
     expect(upstream429, report).toBeLessThanOrEqual(Math.ceil(seconds));
     expect(achieved, report).toBeGreaterThanOrEqual(0.9 * limitPerSecond);
-    // Without sharing, three processes would send three times the limit.
-    expect(arrivals.length).toBeLessThanOrEqual(Math.ceil(seconds * 19) + 3);
+    // Shared: at most the burst plus the rate over the send window and the 1 s in which queued calls may
+    // still be admitted (the span seen at the upstream is shortened by event-loop lag on a loaded machine,
+    // so the bound uses the configured window). Without sharing, three processes would send three times it.
+    expect(arrivals.length, report).toBeLessThanOrEqual(19 + Math.ceil(19 * (durationMs / 1000 + 1)) + 3);
   }, 60_000);
 });

@@ -1,15 +1,26 @@
 // One replica of the multi-process test: sends as fast as it can through a Redis-shared limiter until
-// `endAt`, then prints its counts as JSON. Runs the built dist/ of the packages (see the test's beforeAll).
-import { createBulwark } from '@bulwark/core';
+// a duration after the parent's go, then prints its counts as JSON. Runs the built dist/ of the packages (see the test's beforeAll).
+import { createBulwark, createEventBus } from '@bulwark/core';
 import { createRateLimiter } from '@bulwark/limiter';
 import { createOpenAIProvider } from '@bulwark/provider-openai';
 import { createRedisLimiterStore } from '../../dist/index.js';
 
-const [redisUrl, keyPrefix, baseURL, endAtText, rpmText, concurrencyText] = process.argv.slice(2);
-const endAt = Number(endAtText);
-const store = createRedisLimiterStore({ url: redisUrl, keyPrefix });
+const [redisUrl, keyPrefix, baseURL, durationText, rpmText, concurrencyText] = process.argv.slice(2);
+const events = createEventBus();
+let degraded = 0;
+events.on('store:degraded', () => {
+  degraded += 1;
+});
+// A generous command timeout: the test machine may be loaded, and this test is about sharing, not fail-over.
+const store = createRedisLimiterStore({
+  url: redisUrl,
+  keyPrefix,
+  expectedReplicas: 3,
+  commandTimeoutMs: 2000,
+  events,
+});
 const limiter = createRateLimiter({
-  limits: { main: { rpm: Number(rpmText), requestBurst: 1 } },
+  limits: { main: { rpm: Number(rpmText) } },
   store,
   maxQueue: 10_000,
   maxWaitMs: 60_000,
@@ -19,6 +30,11 @@ const bulwark = createBulwark({
   middleware: [limiter],
 });
 while (store.client.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 10));
+
+// Start together: say ready, then wait for the parent's "go" (process start-up times differ a lot).
+process.stdout.write('ready\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+const endAt = Date.now() + Number(durationText);
 
 const counts = { ok: 0, rateLimited: 0, localRejects: 0, errors: 0 };
 async function sender() {
@@ -40,4 +56,4 @@ async function sender() {
 await Promise.all(Array.from({ length: Number(concurrencyText) }, sender));
 await limiter.close();
 await store.close();
-process.stdout.write(`${JSON.stringify(counts)}\n`);
+process.stdout.write(`${JSON.stringify({ ...counts, degraded })}\n`);
