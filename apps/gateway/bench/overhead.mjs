@@ -79,6 +79,13 @@ const gateway = await startGateway({
     },
     models: { m: [{ provider: 'main', model: 'gpt-4o' }] },
     log: { level: 'error' },
+    // BENCH_OFF=cache,limiter switches sections off, to see what each one costs.
+    ...Object.fromEntries(
+      (process.env.BENCH_OFF ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((section) => [section, false]),
+    ),
   },
 });
 
