@@ -4,6 +4,7 @@ interface Timer {
   id: number;
   at: number;
   callback: () => void;
+  cancelled: boolean;
 }
 
 /** A clock whose time moves only when told to. Timers fire in time order (then creation order). */
@@ -23,29 +24,66 @@ export interface VirtualClock extends Clock {
   pending(): number;
 }
 
-/** Lets every queued promise reaction and I/O callback run before the clock moves. */
-async function settle(): Promise<void> {
-  for (let round = 0; round < 3; round += 1) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+/**
+ * Lets every queued promise reaction and `process.nextTick` callback run before the clock moves: both
+ * queues drain completely before the event loop reaches the check phase where `setImmediate` fires.
+ */
+function settle(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
 
 export function createVirtualClock(start = 0): VirtualClock {
   let now = start;
   let sequence = 0;
-  const timers: Timer[] = [];
+  let live = 0;
+  // A binary min-heap on (time, creation order); cancelled timers are dropped lazily when they surface.
+  const heap: Timer[] = [];
 
-  const insert = (timer: Timer): void => {
-    let index = timers.length;
-    while (index > 0 && timers[index - 1]!.at > timer.at) index -= 1;
-    timers.splice(index, 0, timer);
+  const push = (timer: Timer): void => {
+    heap.push(timer);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!earlier(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  };
+
+  const pop = (): Timer | undefined => {
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let index = 0;
+      for (;;) {
+        const left = index * 2 + 1;
+        const right = left + 1;
+        let smallest = index;
+        if (left < heap.length && earlier(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < heap.length && earlier(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === index) break;
+        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+        index = smallest;
+      }
+    }
+    return top;
+  };
+
+  const peek = (): Timer | undefined => {
+    while (heap.length > 0 && heap[0]!.cancelled) pop();
+    return heap[0];
   };
 
   const fireDue = async (until: number): Promise<number> => {
     let fired = 0;
     await settle();
-    while (timers.length > 0 && timers[0]!.at <= until) {
-      const timer = timers.shift()!;
+    for (let timer = peek(); timer && timer.at <= until; timer = peek()) {
+      pop();
+      live -= 1;
+      timer.cancelled = true;
       now = Math.max(now, timer.at);
       timer.callback();
       fired += 1;
@@ -58,11 +96,13 @@ export function createVirtualClock(start = 0): VirtualClock {
     now: () => now,
     sleep: (ms, signal) => sleepWithTimers(clock.setTimer, ms, signal),
     setTimer(ms, callback) {
-      const timer: Timer = { id: sequence++, at: now + Math.max(0, ms), callback };
-      insert(timer);
+      const timer: Timer = { id: sequence++, at: now + Math.max(0, ms), callback, cancelled: false };
+      push(timer);
+      live += 1;
       return () => {
-        const index = timers.indexOf(timer);
-        if (index >= 0) timers.splice(index, 1);
+        if (timer.cancelled) return;
+        timer.cancelled = true;
+        live -= 1;
       };
     },
     async advance(ms) {
@@ -72,7 +112,7 @@ export function createVirtualClock(start = 0): VirtualClock {
     },
     async next() {
       await settle();
-      const first = timers[0];
+      const first = peek();
       if (!first) return false;
       await fireDue(first.at);
       return true;
@@ -102,7 +142,7 @@ export function createVirtualClock(start = 0): VirtualClock {
       }
       return tracked;
     },
-    pending: () => timers.length,
+    pending: () => live,
   };
   return clock;
 }
