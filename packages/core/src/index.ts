@@ -33,6 +33,8 @@ export {
 } from './errors/errors.js';
 export type { HeaderSource, HttpErrorInput } from './errors/http.js';
 export { errorFromHttpResponse, getHeader, parseDuration, parseRetryAfter } from './errors/http.js';
+export { describeErrorChain, isConnectionFailure } from './errors/network.js';
+export { parseHeaderCount, waitFromResets } from './errors/rate-limit-headers.js';
 export type {
   BreakerState,
   BulwarkEventMap,

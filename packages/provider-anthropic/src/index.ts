@@ -8,7 +8,7 @@ export {
 } from './error-mapping.js';
 export type { AnthropicProviderConfig } from './plugin.js';
 export { anthropicConfigSchema, plugin } from './plugin.js';
-export { parseAnthropicRateLimit, parseResetTime, waitFromResets } from './rate-limit-headers.js';
+export { parseAnthropicRateLimit, parseResetTime } from './rate-limit-headers.js';
 export type {
   AnthropicBlock,
   AnthropicMappingOptions,

@@ -1,8 +1,8 @@
-import { AbortedError, TimeoutError } from '@bulwark/core';
+import { AbortedError, TimeoutError, waitFromResets } from '@bulwark/core';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { errorFromOpenAIAnswer, mapOpenAIError, statusForErrorType } from './error-mapping.js';
-import { parseOpenAIRateLimit, waitFromResets } from './rate-limit-headers.js';
+import { parseOpenAIRateLimit } from './rate-limit-headers.js';
 
 const who = { provider: 'openai', model: 'gpt-4o' };
 const live = () => ({ ...who, signal: new AbortController().signal, timeoutMs: 5000 });

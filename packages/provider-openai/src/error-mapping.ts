@@ -2,15 +2,18 @@ import {
   AbortedError,
   BulwarkError,
   ConnectionError,
+  describeErrorChain,
   errorFromHttpResponse,
   getHeader,
   type HeaderSource,
   InvalidResponseError,
+  isConnectionFailure,
   OverloadedError,
   redactSecrets,
   TimeoutError,
+  waitFromResets,
 } from '@bulwark/core';
-import { parseOpenAIRateLimit, waitFromResets } from './rate-limit-headers.js';
+import { parseOpenAIRateLimit } from './rate-limit-headers.js';
 
 /** Who failed, for the error's fields. */
 export interface ErrorScope {
@@ -180,44 +183,9 @@ export function mapOpenAIError(error: unknown, scope: ErrorScope): BulwarkError 
   if (isConnectionFailure(error)) {
     return new ConnectionError({
       ...base,
-      message: `${scope.provider}: connection failed (${redactSecrets(describe(error))})`,
+      message: `${scope.provider}: connection failed (${redactSecrets(describeErrorChain(error))})`,
     });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new BulwarkError('unknown', { ...base, message: redactSecrets(message) });
-}
-
-const connectionCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/** Undici reports a socket closed mid-body as `TypeError: terminated` with a `SocketError` cause. */
-export function isConnectionFailure(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && connectionCodes.has(code)) return true;
-    if (current instanceof Error && /^(terminated|fetch failed|other side closed)$/i.test(current.message))
-      return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-function describe(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth += 1) {
-    if (current instanceof Error) parts.push(current.message);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return parts.join(': ');
 }

@@ -3,7 +3,7 @@ export type { OpenAIProviderOptions } from './openai-provider.js';
 export { createOpenAIProvider, parseEmbeddings } from './openai-provider.js';
 export type { OpenAIProviderConfig } from './plugin.js';
 export { openAIConfigSchema, plugin } from './plugin.js';
-export { parseOpenAIRateLimit, waitFromResets } from './rate-limit-headers.js';
+export { parseOpenAIRateLimit } from './rate-limit-headers.js';
 export type { OpenAIChatBody, OpenAIMappingOptions, OpenAIMessage } from './request-mapping.js';
 export { toOpenAIChatBody } from './request-mapping.js';
 export type { OpenAIChunk, OpenAIUsage } from './response-mapping.js';

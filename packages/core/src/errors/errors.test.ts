@@ -148,3 +148,30 @@ describe('errorFromHttpResponse', () => {
     expect(error.message).not.toContain('abcdefghijklmnop');
   });
 });
+
+describe('network failure helpers', () => {
+  it('recognises connection failures through the cause chain', async () => {
+    const { describeErrorChain, isConnectionFailure } = await import('./network.js');
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const undici = new TypeError('terminated', {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
+    expect(isConnectionFailure(reset)).toBe(true);
+    expect(isConnectionFailure(new Error('wrapper', { cause: undici }))).toBe(true);
+    expect(isConnectionFailure(new Error('400 bad request'))).toBe(false);
+    expect(describeErrorChain(new Error('wrapper', { cause: undici }))).toBe(
+      'wrapper: terminated: other side closed',
+    );
+  });
+
+  it('waits for the exhausted allowance after a 429 without retry-after', async () => {
+    const { waitFromResets } = await import('./rate-limit-headers.js');
+    expect(
+      waitFromResets({ remainingRequests: 0, resetRequestsMs: 500, remainingTokens: 0, resetTokensMs: 900 }),
+    ).toBe(900);
+    expect(
+      waitFromResets({ remainingRequests: 3, resetRequestsMs: 500, remainingTokens: 9, resetTokensMs: 900 }),
+    ).toBe(500);
+    expect(waitFromResets(undefined)).toBeUndefined();
+  });
+});

@@ -1,7 +1,13 @@
 // The example plugin authors copy: a whole provider plugin in under 40 lines, registered and called.
 import { expect, it } from 'vitest';
 import { z } from 'zod';
-import { type ChatRequest, type ChatResponse, createBulwark, createPluginRegistry, type PluginDescriptor } from '../index.js';
+import {
+  type ChatRequest,
+  type ChatResponse,
+  createBulwark,
+  createPluginRegistry,
+  type PluginDescriptor,
+} from '../index.js';
 
 const shoutPlugin: PluginDescriptor<'provider', { name?: string; suffix: string }> = {
   specificationVersion: 'v1',
@@ -13,7 +19,15 @@ const shoutPlugin: PluginDescriptor<'provider', { name?: string; suffix: string 
     const name = config.name ?? context.name;
     const complete = async (request: ChatRequest): Promise<ChatResponse> => {
       const text = `${String(request.messages.at(-1)?.content).toUpperCase()}${config.suffix}`;
-      return { id: 'shout-1', provider: name, model: request.model, text, toolCalls: [], finishReason: 'stop', attempts: [] };
+      return {
+        id: 'shout-1',
+        provider: name,
+        model: request.model,
+        text,
+        toolCalls: [],
+        finishReason: 'stop',
+        attempts: [],
+      };
     };
     return {
       specificationVersion: 'v1',

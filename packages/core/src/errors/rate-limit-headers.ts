@@ -1,0 +1,26 @@
+import type { RateLimitInfo } from '../types/chat-response.js';
+import { getHeader, type HeaderSource } from './http.js';
+
+/** A non-negative count from a header, or undefined when absent or not a number. */
+export function parseHeaderCount(headers: HeaderSource, name: string): number | undefined {
+  const text = getHeader(headers, name);
+  if (text === undefined || text.trim() === '') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * How long to wait after a 429 that sent no `retry-after`: the reset of the exhausted allowance
+ * (requests or tokens, the later one when both are spent); when neither says 0 remaining (a request
+ * larger than what is left), the sooner reset.
+ */
+export function waitFromResets(info: RateLimitInfo | undefined): number | undefined {
+  if (!info) return undefined;
+  const exhausted: number[] = [];
+  if (info.remainingRequests === 0 && info.resetRequestsMs !== undefined)
+    exhausted.push(info.resetRequestsMs);
+  if (info.remainingTokens === 0 && info.resetTokensMs !== undefined) exhausted.push(info.resetTokensMs);
+  if (exhausted.length > 0) return Math.max(...exhausted);
+  const known = [info.resetRequestsMs, info.resetTokensMs].filter((value) => value !== undefined);
+  return known.length > 0 ? Math.min(...known) : undefined;
+}
