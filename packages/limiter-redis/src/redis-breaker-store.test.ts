@@ -1,4 +1,4 @@
-import type { BreakerPolicy } from '@bulwark/breaker';
+import { type BreakerPolicy, type BreakerTicket, createMemoryBreakerStore } from '@bulwark/breaker';
 import { type TestRedis, useTestRedis } from '@bulwark/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +138,53 @@ describe('createRedisBreakerStore (real Redis)', () => {
     await admin.set(`${redis.prefix}v1:{corrupt}`, JSON.stringify({ state: 'open', epoch: 'x' }));
     admin.disconnect();
     expect(await store.acquire('corrupt', 0, policy)).toMatchObject({ allowed: true, state: 'half-open' });
+  });
+
+  it('makes the same decisions as the reference semantics over a random sequence', async () => {
+    const store = await open();
+    const reference = createMemoryBreakerStore();
+    // No cooldown and hour-long windows: decisions do not depend on which clock is used.
+    const timeless: BreakerPolicy = {
+      ...policy,
+      failureThreshold: 4,
+      failureRatio: 0.6,
+      minimumCalls: 5,
+      windowMs: 3_600_000,
+      bucketMs: 3_600_000,
+      cooldownMs: 0,
+      maxCooldownMs: 0,
+      halfOpenProbes: 2,
+      probeTimeoutMs: 3_600_000,
+    };
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const held: Array<{ redis: BreakerTicket; memory: BreakerTicket }> = [];
+    const trace: string[] = [];
+    const expected: string[] = [];
+    for (let step = 0; step < 300; step += 1) {
+      if (held.length === 0 || random() < 0.5) {
+        const fromRedis = await store.acquire('differential', Date.now(), timeless);
+        const fromMemory = reference.acquire('differential', Date.now(), timeless);
+        trace.push(`acquire ${fromRedis.allowed} ${fromRedis.state} ${fromRedis.transition?.reason ?? ''}`);
+        expected.push(
+          `acquire ${fromMemory.allowed} ${fromMemory.state} ${fromMemory.transition?.reason ?? ''}`,
+        );
+        if (fromRedis.allowed && fromMemory.allowed)
+          held.push({ redis: fromRedis.ticket, memory: fromMemory.ticket });
+      } else {
+        const [tickets] = held.splice(Math.floor(random() * held.length), 1);
+        const roll = random();
+        const outcome = roll < 0.45 ? 'failure' : roll < 0.9 ? 'success' : 'ignored';
+        const fromRedis = await store.record('differential', tickets!.redis, outcome, Date.now(), timeless);
+        const fromMemory = reference.record('differential', tickets!.memory, outcome, Date.now(), timeless);
+        trace.push(`record ${outcome} ${fromRedis.state} ${fromRedis.transition?.reason ?? ''}`);
+        expected.push(`record ${outcome} ${fromMemory.state} ${fromMemory.transition?.reason ?? ''}`);
+      }
+    }
+    expect(trace).toEqual(expected);
+    expect(new Set(expected.map((line) => line.split(' ').at(-1))).size).toBeGreaterThan(3);
   });
 });
