@@ -214,7 +214,7 @@ async function main(): Promise<void> {
         `| ${outcome.strategy} | ${outcome.goodput.toFixed(2)} | ${outcome.per1000.toFixed(0)} | ${outcome.p99WaitMs.toFixed(0)} | ${outcome.failed} |`,
     ),
     '',
-    `Goodput: calls that succeeded within the run window, per second, divided by the limit; the upstream allows at most ${((durationMs / 1000 + 1) / (durationMs / 1000)).toFixed(3)} (its one-second burst plus the rate). Queue wait: how long a successful call waited before its send (limiter queue, retry-after sleeps, or time until its fixed slot); with arrivals above the limit every queue grows during the run, so compare rows rather than absolute values. A failed call got a 429 it did not recover from (after 5 attempts in the retries-only row).`,
+    `Goodput: calls that succeeded within the run window, per second, divided by the limit; the upstream allows at most ${((durationMs / 1000 + 1) / (durationMs / 1000)).toFixed(3)} (its one-second burst plus the rate). Queue wait: how long a successful call waited before its send (limiter queue, retry-after sleeps, or time until its fixed slot); with arrivals above the limit every queue grows during the run, so compare rows rather than absolute values. A failed call got a 429 it did not recover from (after 5 attempts in the retries-only row); its wait is not in the p99, which flatters that row.`,
     '',
     '## Per-admission cost',
     '',
