@@ -3,6 +3,8 @@ import {
   collectStream,
   createBulwark,
   createVirtualClock,
+  type MiddlewareV1,
+  RateLimitError,
   type StreamEvent,
   StreamInterruptedError,
 } from '@bulwark/core';
@@ -53,6 +55,23 @@ describe('retry: what is retried', () => {
       expect(eventsNamed('retry:gave-up')[0]?.reason).toBe('non-retryable');
       expect(clock.now()).toBe(0);
     }
+  });
+
+  it("does not retry a rejection by Bulwark's own limiter: its queue already waited, the router moves on", async () => {
+    const localLimit: MiddlewareV1 = {
+      specificationVersion: 'v1',
+      name: 'full-limiter',
+      stage: 'limiter',
+      complete: async () => {
+        throw new RateLimitError({ scope: 'limiter', retryAfterMs: 500 });
+      },
+    };
+    const { clock, bulwark, eventsNamed } = scenario([createRetry(), localLimit]);
+    const result = await outcome(clock.run(bulwark.chat(ask)));
+    expect(RateLimitError.isInstance(result.error) && result.error.scope).toBe('limiter');
+    expect(eventsNamed('retry:gave-up')[0]?.reason).toBe('local-rejection');
+    expect(eventsNamed('retry:scheduled')).toHaveLength(0);
+    expect(clock.now()).toBe(0);
   });
 
   it('obeys x-should-retry over the status: false on a 503 stops, true on a 400 retries', async () => {

@@ -18,6 +18,7 @@ import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './
 /** Why the retry middleware stopped retrying and raised the error. */
 export type RetryGiveUpReason =
   | 'non-retryable'
+  | 'local-rejection'
   | 'max-attempts'
   | 'retry-after-too-long'
   | 'deadline'
@@ -167,6 +168,9 @@ export function createRetry(options: RetryOptions = {}): MiddlewareV1 {
   ): Decision => {
     if (context.signal.aborted || error.code === 'aborted') return giveUp(context, error, attempt, 'aborted');
     if (!error.retryable) return giveUp(context, error, attempt, 'non-retryable');
+    // Bulwark's own limiter already queued the call as long as it was allowed to: waiting again here
+    // would stretch that bound. The router moves on to the next target instead.
+    if (error.local) return giveUp(context, error, attempt, 'local-rejection');
     if (attempt >= maxAttempts) return giveUp(context, error, attempt, 'max-attempts');
     const retryAfter = error.retryAfterMs;
     if (retryAfter !== undefined && retryAfter > retryAfterCapMs) {
