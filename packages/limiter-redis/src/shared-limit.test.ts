@@ -1,4 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,15 +57,12 @@ describe('three processes share one limit through Redis', () => {
   let upstream: FakeUpstream;
 
   beforeAll(async () => {
-    // `turbo run test` builds the dependencies first (`dependsOn: ["^build"]`); this package's own dist/
-    // is built here. Outside turbo, run `pnpm turbo run build --filter=@bulwark/limiter-redis...` once.
-    const built = spawnSync('pnpm', ['run', 'build'], {
-      cwd: packageRoot,
-      encoding: 'utf8',
-      timeout: 170_000,
-    });
-    if (built.status !== 0) {
-      throw new Error(`build failed (${built.signal ?? built.status}): ${built.stdout}\n${built.stderr}`);
+    // The workers run the built dist/: `turbo run test` builds this package and its dependencies
+    // first (`dependsOn: ["build"]`). Outside turbo, run `pnpm turbo run build --filter=@bulwark/limiter-redis...`.
+    if (!existsSync(join(packageRoot, 'dist', 'index.js'))) {
+      throw new Error(
+        'packages/limiter-redis/dist is missing: run `pnpm turbo run build --filter=@bulwark/limiter-redis...` first',
+      );
     }
     redis = await useTestRedis();
     upstream = await createFakeUpstream();
