@@ -13,15 +13,26 @@
  * Writes bench/results/gateway.md (not with --quick).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
+import type { CallCostRow } from './gateway-bench/call-cost.js';
 import type { LoadJob, Percentiles } from './gateway-bench/load-types.js';
 import {
   type LoadGenerator,
+  measureCallCost,
   type ServerProcess,
   startBareProxy,
   startGatewayProcess,
@@ -138,6 +149,26 @@ interface Measurement {
   maxSendLagMs?: number;
   upstreamRequests: number;
   headerCounts?: Record<string, number>;
+  /** Closed loop: CPU time (user + system) of the proxy or gateway process per request, in µs. */
+  serverCpuMicroseconds?: number;
+  /** Closed loop: CPU time of the fake upstream (this process) per request, in µs. */
+  upstreamCpuMicroseconds?: number;
+}
+
+const clockTicksPerSecond = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process from /proc (Linux), in seconds. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
 }
 
 const fmt = (value: number | undefined, digits = 2): string =>
@@ -175,9 +206,9 @@ async function main(): Promise<void> {
     const gateway = await startGatewayProcess({ cli: gatewayCli, configFile: plainConfig });
     children.push(gateway);
     const paths = [
-      { name: 'direct (fake upstream)', url: upstream.url },
-      { name: 'bare node:http proxy', url: bare.url },
-      { name: 'Bulwark gateway', url: gateway.url },
+      { name: 'direct (fake upstream)', url: upstream.url, pid: undefined },
+      { name: 'bare node:http proxy', url: bare.url, pid: bare.pid },
+      { name: 'Bulwark gateway', url: gateway.url, pid: gateway.pid },
     ];
     const endpoint = (origin: string): string => `${origin}/v1/chat/completions`;
 
@@ -193,27 +224,44 @@ async function main(): Promise<void> {
         throw new Error(`${path.name} answered ${response.status}: ${text.slice(0, 500)}`);
     }
 
-    const openJob = (url: string, stream: boolean, countHeader?: string): LoadJob => ({
+    /** CPU seconds used so far by the process serving a path (the fake upstream lives in this process). */
+    const cpuSeconds = (pid: number | undefined): number => {
+      if (pid === undefined) {
+        const usage = process.cpuUsage();
+        return (usage.user + usage.system) / 1e6;
+      }
+      return processCpuSeconds(pid);
+    };
+
+    const openJob = (url: string, stream: boolean, durationMs: number, countHeader?: string): LoadJob => ({
       kind: 'open',
       url: endpoint(url),
       body: stream ? streamBody : plainBody,
       stream,
       ratePerSecond: rate,
-      durationMs: openSeconds * 1000,
-      warmupMs: warmupSeconds * 1000,
+      durationMs,
+      warmupMs: 0,
       maxRequests: 100_000,
       requestTimeoutMs: 10_000,
       ...(countHeader ? { countHeader } : {}),
     });
 
-    const measureOpen = async (name: string, url: string, stream: boolean, countHeader?: string) => {
-      const before = upstream.stats.requests;
+    const measureOpen = async (
+      name: string,
+      url: string,
+      pid: number | undefined,
+      stream: boolean,
+      countHeader?: string,
+    ): Promise<Measurement> => {
       process.stdout.write(`  open loop ${rate}/s ${stream ? 'streamed' : 'plain   '} · ${name} … `);
-      const result = await generator.run(openJob(url, stream, countHeader));
-      process.stdout.write(
-        `p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms${stream ? `, TTFB p50 ${fmt(result.firstByte.p50)} ms` : ''}, errors ${result.errors}${result.errors ? ` (${result.errorSamples.join('; ')})` : ''}, max send lag ${fmt(result.maxSendLagMs, 1)} ms\n`,
-      );
-      return {
+      // Warm-up as its own run at the same rate, so the CPU accounting covers the measured run only.
+      await generator.run(openJob(url, stream, warmupSeconds * 1000));
+      const before = upstream.stats.requests;
+      const serverCpuBefore = cpuSeconds(pid);
+      const upstreamCpuBefore = cpuSeconds(undefined);
+      const result = await generator.run(openJob(url, stream, openSeconds * 1000, countHeader));
+      const perRequest = (seconds: number): number => (seconds * 1e6) / Math.max(1, result.completed);
+      const measurement: Measurement = {
         path: name,
         completed: result.completed,
         errors: result.errors,
@@ -224,47 +272,67 @@ async function main(): Promise<void> {
         maxSendLagMs: result.maxSendLagMs,
         upstreamRequests: upstream.stats.requests - before,
         headerCounts: result.headerCounts,
-      } satisfies Measurement;
+        serverCpuMicroseconds: pid === undefined ? Number.NaN : perRequest(cpuSeconds(pid) - serverCpuBefore),
+        upstreamCpuMicroseconds: perRequest(cpuSeconds(undefined) - upstreamCpuBefore),
+      };
+      process.stdout.write(
+        `p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms` +
+          `${stream ? `, TTFB p50 ${fmt(result.firstByte.p50)} ms` : ''}, ` +
+          `CPU/request: server ${fmt(measurement.serverCpuMicroseconds, 0)} µs, upstream ${fmt(measurement.upstreamCpuMicroseconds, 0)} µs, ` +
+          `errors ${result.errors}${result.errors ? ` (${result.errorSamples.join('; ')})` : ''}, max send lag ${fmt(result.maxSendLagMs, 1)} ms\n`,
+      );
+      return measurement;
     };
 
-    const measureClosed = async (name: string, url: string): Promise<Measurement> => {
-      const before = upstream.stats.requests;
+    const measureClosed = async (name: string, url: string, pid?: number): Promise<Measurement> => {
       process.stdout.write(`  closed loop ${connections} conns (${loadgenChoice}) · ${name} … `);
-      let measurement: Measurement;
-      if (loadgenChoice === 'wrk') {
-        const result = await wrkClosedLoop({
-          url: endpoint(url),
-          body: plainBody,
-          connections,
-          durationMs: closedSeconds * 1000,
-          warmupMs: warmupSeconds * 1000,
-          scratchDirectory: scratch,
-        });
-        measurement = { path: name, ...result, upstreamRequests: upstream.stats.requests - before };
-      } else {
-        const result = await generator.run({
-          kind: 'closed',
-          url: endpoint(url),
-          body: plainBody,
-          stream: false,
-          connections,
-          durationMs: closedSeconds * 1000,
-          warmupMs: warmupSeconds * 1000,
-          maxRequests: 1_000_000,
-          requestTimeoutMs: 10_000,
-        });
-        measurement = {
-          path: name,
-          completed: result.completed,
-          errors: result.errors,
-          errorSamples: result.errorSamples,
-          throughputPerSecond: result.throughputPerSecond,
-          latency: result.latency,
-          upstreamRequests: upstream.stats.requests - before,
-        };
-      }
+      const closedJob = (durationMs: number): LoadJob => ({
+        kind: 'closed',
+        url: endpoint(url),
+        body: plainBody,
+        stream: false,
+        connections,
+        durationMs,
+        warmupMs: 0,
+        maxRequests: 1_000_000,
+        requestTimeoutMs: 10_000,
+      });
+      const wrkJob = (durationMs: number) => ({
+        url: endpoint(url),
+        body: plainBody,
+        connections,
+        durationMs,
+        warmupMs: 0,
+        scratchDirectory: scratch,
+      });
+      // Warm-up as its own run, so the CPU accounting below covers the measured run only.
+      if (loadgenChoice === 'wrk') await wrkClosedLoop(wrkJob(warmupSeconds * 1000));
+      else await generator.run(closedJob(warmupSeconds * 1000));
+      const before = upstream.stats.requests;
+      const serverCpuBefore = cpuSeconds(pid);
+      const upstreamCpuBefore = cpuSeconds(undefined);
+      const result =
+        loadgenChoice === 'wrk'
+          ? await wrkClosedLoop(wrkJob(closedSeconds * 1000))
+          : await generator.run(closedJob(closedSeconds * 1000));
+      const serverCpu = cpuSeconds(pid) - serverCpuBefore;
+      const upstreamCpu = cpuSeconds(undefined) - upstreamCpuBefore;
+      const perRequest = (seconds: number): number => (seconds * 1e6) / Math.max(1, result.completed);
+      const measurement: Measurement = {
+        path: name,
+        completed: result.completed,
+        errors: result.errors,
+        errorSamples: result.errorSamples,
+        throughputPerSecond: result.throughputPerSecond,
+        latency: result.latency,
+        upstreamRequests: upstream.stats.requests - before,
+        serverCpuMicroseconds: pid === undefined ? Number.NaN : perRequest(serverCpu),
+        upstreamCpuMicroseconds: perRequest(upstreamCpu),
+      };
       process.stdout.write(
-        `${fmt(measurement.throughputPerSecond, 0)} req/s, p50 ${fmt(measurement.latency.p50)} ms, errors ${measurement.errors}${measurement.errors ? ` (${measurement.errorSamples.join('; ')})` : ''}\n`,
+        `${fmt(measurement.throughputPerSecond, 0)} req/s, p50 ${fmt(measurement.latency.p50)} ms, ` +
+          `CPU/request: server ${fmt(measurement.serverCpuMicroseconds, 0)} µs, upstream ${fmt(measurement.upstreamCpuMicroseconds, 0)} µs, ` +
+          `errors ${measurement.errors}${measurement.errors ? ` (${measurement.errorSamples.join('; ')})` : ''}\n`,
       );
       return measurement;
     };
@@ -273,11 +341,12 @@ async function main(): Promise<void> {
       `Gateway benchmark: ${cores} cores, Node ${process.version}, load ${loadBefore.map((value) => value.toFixed(2)).join(' ')}\n`,
     );
     const plain: Measurement[] = [];
-    for (const path of paths) plain.push(await measureOpen(path.name, path.url, false, 'x-bulwark-cache'));
+    for (const path of paths)
+      plain.push(await measureOpen(path.name, path.url, path.pid, false, 'x-bulwark-cache'));
     const streamed: Measurement[] = [];
-    for (const path of paths) streamed.push(await measureOpen(path.name, path.url, true));
+    for (const path of paths) streamed.push(await measureOpen(path.name, path.url, path.pid, true));
     const closed: Measurement[] = [];
-    for (const path of paths) closed.push(await measureClosed(path.name, path.url));
+    for (const path of paths) closed.push(await measureClosed(path.name, path.url, path.pid));
     await gateway.stop();
     children.splice(children.indexOf(gateway), 1);
 
@@ -285,10 +354,24 @@ async function main(): Promise<void> {
     const cached = await startGatewayProcess({ cli: gatewayCli, configFile: cacheConfig });
     children.push(cached);
     const cacheName = 'Bulwark gateway, cache hit';
-    plain.push(await measureOpen(cacheName, cached.url, false, 'x-bulwark-cache'));
-    closed.push(await measureClosed(cacheName, cached.url));
+    plain.push(await measureOpen(cacheName, cached.url, cached.pid, false, 'x-bulwark-cache'));
+    closed.push(await measureClosed(cacheName, cached.url, cached.pid));
     await cached.stop();
     children.splice(children.indexOf(cached), 1);
+
+    const callCostCalls = quick ? 1_000 : 4_000;
+    process.stdout.write(
+      `  client CPU per upstream call, by layer (${callCostCalls} calls, 10 concurrent) … `,
+    );
+    const callCost = await measureCallCost(
+      { baseURL: upstream.openaiBaseURL, calls: callCostCalls, concurrency: 10 },
+      300_000,
+    );
+    process.stdout.write('done\n');
+    for (const row of callCost)
+      process.stdout.write(
+        `    ${row.layer}: ${fmt(row.cpuMicrosecondsPerCall, 0)} µs CPU/call, ${fmt(row.callsPerSecond, 0)} calls/s\n`,
+      );
 
     let profileSection = '_Profiling skipped (--no-profile)._';
     if (!flags['no-profile']) {
@@ -299,7 +382,11 @@ async function main(): Promise<void> {
         nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDirectory],
       });
       children.push(profiled);
-      const underProfile = await measureClosed('Bulwark gateway under --cpu-prof', profiled.url);
+      const underProfile = await measureClosed(
+        'Bulwark gateway under --cpu-prof',
+        profiled.url,
+        profiled.pid,
+      );
       await profiled.stop();
       children.splice(children.indexOf(profiled), 1);
       const files = existsSync(profileDirectory)
@@ -308,7 +395,9 @@ async function main(): Promise<void> {
       if (files.length === 0)
         profileSection = '_No .cpuprofile was written (did the gateway exit cleanly?)._';
       else {
-        const profileFile = join(profileDirectory, files[0]!);
+        const profileFile = join(tmpdir(), 'bulwark-gateway.cpuprofile');
+        copyFileSync(join(profileDirectory, files[0]!), profileFile);
+        process.stdout.write(`  profile kept at ${profileFile} (open it in Chrome DevTools or speedscope)\n`);
         profileSection =
           `Closed loop, ${connections} connections, ${closedSeconds} s + ${warmupSeconds} s warm-up, through a separate gateway process started with \`node --cpu-prof\` ` +
           `(${fmt(underProfile.throughputPerSecond, 0)} req/s while profiled). Start-up and warm-up samples are left out.\n\n` +
@@ -325,6 +414,8 @@ async function main(): Promise<void> {
       plain,
       streamed,
       closed,
+      callCost,
+      callCostCalls,
       profileSection,
     });
     process.stdout.write(`\n${report}`);
@@ -359,6 +450,8 @@ function renderReport(data: {
   plain: Measurement[];
   streamed: Measurement[];
   closed: Measurement[];
+  callCost: CallCostRow[];
+  callCostCalls: number;
   profileSection: string;
 }): string {
   const { plain, streamed, closed } = data;
@@ -375,15 +468,15 @@ function renderReport(data: {
 
   const plainRows = plain.map(
     (row) =>
-      `| ${row.path} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p90)} | ${fmt(row.latency.p99)} | ${signed(row.latency.p50 - directPlain!.latency.p50)} | ${signed(row.latency.p90 - directPlain!.latency.p90)} | ${signed(row.latency.p99 - directPlain!.latency.p99)} | ${row.completed} | ${row.upstreamRequests} | ${cacheColumn(row)} | ${errors(row)} |`,
+      `| ${row.path} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p90)} | ${fmt(row.latency.p99)} | ${signed(row.latency.p50 - directPlain!.latency.p50)} | ${signed(row.latency.p90 - directPlain!.latency.p90)} | ${signed(row.latency.p99 - directPlain!.latency.p99)} | ${fmt(row.serverCpuMicroseconds, 0)} | ${fmt(row.upstreamCpuMicroseconds, 0)} | ${row.completed} | ${row.upstreamRequests} | ${cacheColumn(row)} | ${errors(row)} |`,
   );
   const streamRows = streamed.map(
     (row) =>
-      `| ${row.path} | ${fmt(row.firstByte!.p50)} | ${fmt(row.firstByte!.p99)} | ${signed(row.firstByte!.p50 - directStream!.firstByte!.p50)} | ${signed(row.firstByte!.p99 - directStream!.firstByte!.p99)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${row.completed} | ${errors(row)} |`,
+      `| ${row.path} | ${fmt(row.firstByte!.p50)} | ${fmt(row.firstByte!.p99)} | ${signed(row.firstByte!.p50 - directStream!.firstByte!.p50)} | ${signed(row.firstByte!.p99 - directStream!.firstByte!.p99)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${fmt(row.serverCpuMicroseconds, 0)} | ${row.completed} | ${errors(row)} |`,
   );
   const closedRows = closed.map(
     (row) =>
-      `| ${row.path} | ${fmt(row.throughputPerSecond, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${row.completed} | ${row.upstreamRequests} | ${errors(row)} |`,
+      `| ${row.path} | ${fmt(row.throughputPerSecond, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${fmt(row.serverCpuMicroseconds, 0)} | ${fmt(row.upstreamCpuMicroseconds, 0)} | ${row.completed} | ${row.upstreamRequests} | ${errors(row)} |`,
   );
   const added = (row: Measurement, field: 'p50' | 'p90' | 'p99') =>
     row.latency[field] - directPlain!.latency[field];
@@ -409,26 +502,28 @@ memory cache). Each server and the load generator are separate processes on 127.
   send to the last body byte; streamed first byte = send to the first body byte. Percentiles in ms; "added" is the
   path's percentile minus the direct one.
 - Streams: the upstream waits ${chunkDelayMs} ms before each SSE frame (about 15 frames per answer), as a model emitting tokens would.
-- Closed loop: ${connections} keep-alive connections for ${closedSeconds} s after ${warmupSeconds} s of warm-up, ${loadgenChoice === 'wrk' ? `\`${wrk}\` (1 thread)` : 'the Node generator'}. On 2 cores the
+- Closed loop: ${connections} keep-alive connections for ${closedSeconds} s after a separate ${warmupSeconds} s warm-up run, ${loadgenChoice === 'wrk' ? `\`${wrk}\` (1 thread)` : 'the Node generator'}. On 2 cores the
   generator, the upstream and the server under test share the CPU, so absolute req/s are lower than on a
-  dedicated load box; the ratios are comparable.
+  dedicated load box; the ratios are comparable. "CPU µs/request" is the user + system CPU time of the
+  proxy/gateway process (from /proc) and of the fake upstream, divided by the requests of the measured run: it
+  depends much less on what else runs on the machine than req/s does.
 
 ## Added latency, non-streamed, open loop ${rate} req/s
 
-| Path | p50 | p90 | p99 | added p50 | added p90 | added p99 | requests | reached upstream | x-bulwark-cache | errors |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+| Path | p50 | p90 | p99 | added p50 | added p90 | added p99 | proxy CPU µs/request | upstream CPU µs/request | requests | reached upstream | x-bulwark-cache | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
 ${plainRows.join('\n')}
 
 ## Streamed, open loop ${rate} req/s
 
-| Path | first byte p50 | first byte p99 | added p50 | added p99 | whole stream p50 | whole stream p99 | requests | errors |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| Path | first byte p50 | first byte p99 | added p50 | added p99 | whole stream p50 | whole stream p99 | proxy CPU µs/request | requests | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${streamRows.join('\n')}
 
 ## Max throughput, closed loop, ${connections} connections
 
-| Path | req/s | p50 | p99 | requests | reached upstream | errors |
-| --- | ---: | ---: | ---: | ---: | ---: | --- |
+| Path | req/s | p50 | p99 | proxy CPU µs/request | upstream CPU µs/request | requests | reached upstream | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${closedRows.join('\n')}
 
 ## Gateway versus bare proxy, and the targets
@@ -440,10 +535,23 @@ ${closedRows.join('\n')}
 | added first byte p50 (ms) | ${signed(addedFirstByte(bareStream!, 'p50'))} | ${signed(addedFirstByte(gatewayStream!, 'p50'))} | ${ratio(addedFirstByte(gatewayStream!, 'p50'), addedFirstByte(bareStream!, 'p50'))} | ≤ +1 ms | ${verdict(addedFirstByte(gatewayStream!, 'p50') <= 1)} |
 | added first byte p99 (ms) | ${signed(addedFirstByte(bareStream!, 'p99'))} | ${signed(addedFirstByte(gatewayStream!, 'p99'))} | ${ratio(addedFirstByte(gatewayStream!, 'p99'), addedFirstByte(bareStream!, 'p99'))} | | |
 | throughput (req/s) | ${fmt(bareClosed!.throughputPerSecond, 0)} | ${fmt(gatewayClosed!.throughputPerSecond, 0)} | ${ratio(gatewayClosed!.throughputPerSecond, bareClosed!.throughputPerSecond)} | ≥ 2,500 | ${verdict(gatewayClosed!.throughputPerSecond >= 2500)} |
+| proxy CPU per request at ${rate} req/s (µs) | ${fmt(barePlain!.serverCpuMicroseconds, 0)} | ${fmt(gatewayPlain!.serverCpuMicroseconds, 0)} | ${ratio(gatewayPlain!.serverCpuMicroseconds!, barePlain!.serverCpuMicroseconds!)} | | |
+| proxy CPU per streamed request at ${rate} req/s (µs) | ${fmt(bareStream!.serverCpuMicroseconds, 0)} | ${fmt(gatewayStream!.serverCpuMicroseconds, 0)} | ${ratio(gatewayStream!.serverCpuMicroseconds!, bareStream!.serverCpuMicroseconds!)} | | |
+| proxy CPU per request, closed loop (µs) | ${fmt(bareClosed!.serverCpuMicroseconds, 0)} | ${fmt(gatewayClosed!.serverCpuMicroseconds, 0)} | ${ratio(gatewayClosed!.serverCpuMicroseconds!, bareClosed!.serverCpuMicroseconds!)} | | |
 | throughput vs direct | ${ratio(bareClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | ${ratio(gatewayClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | | | |
 
 Reference points on this machine kind (from the project's "Speed is a feature" targets): Portkey adds +2.7 ms p50 /
 +35 ms p99 at 200 req/s and saturates near 500 req/s; a bare \`node:http\` proxy adds +0.5 ms and does ~4,500 req/s.
+
+## Client CPU per upstream call, by layer
+
+What one call to the upstream costs the caller's process, layer by layer (bench/src/gateway-bench/call-cost.ts,
+its own process; ${data.callCostCalls} calls, 10 concurrent, after 500 warm-up calls). The gateway pays the last row for
+every non-cached request, plus its HTTP server side (compare with the cache-hit row's proxy CPU above).
+
+| Layer | CPU µs/call | calls/s |
+| --- | ---: | ---: |
+${data.callCost.map((row) => `| ${row.layer} | ${fmt(row.cpuMicrosecondsPerCall, 0)} | ${fmt(row.callsPerSecond, 0)} |`).join('\n')}
 
 ## Where the gateway spends its CPU
 

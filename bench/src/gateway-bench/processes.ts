@@ -1,5 +1,6 @@
 /** Child processes of the gateway benchmark: started, awaited until they listen, and always stopped. */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
+import type { CallCostJob, CallCostRow } from './call-cost.js';
 import type { LoadJob, LoadResult } from './load-types.js';
 
 /** Waits for a line of stdout matching `pattern`; rejects on exit or after `timeoutMs`. */
@@ -72,8 +73,33 @@ export async function startBareProxy(upstreamUrl: string): Promise<ServerProcess
   return { url, startupMs: performance.now() - spawnedAt, pid: child.pid!, stop: stopper(child) };
 }
 
-/** The gateway's own CLI from apps/gateway/dist (plain Node, no loader), optionally with `--cpu-prof`. */
+/**
+ * The gateway's own CLI from apps/gateway/dist (plain Node, no loader), optionally with `--cpu-prof`.
+ * A workspace `dist/` that is missing because a build is rewriting it is waited out (3 tries, 10 s apart).
+ */
 export async function startGatewayProcess(options: {
+  cli: string;
+  configFile: string;
+  nodeFlags?: string[];
+}): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await spawnGateway(options);
+    } catch (error) {
+      const missing = error instanceof Error && error.message.includes('ERR_MODULE_NOT_FOUND');
+      if (!missing) throw error;
+      if (attempt === 3)
+        throw new Error(
+          `${error.message}\nA workspace package's dist/ is missing: rebuild with\n` +
+            '  pnpm turbo run build --filter=@bulwark/gateway... --filter=@bulwark/testkit',
+        );
+      process.stdout.write('  (a dist/ is missing, probably being rebuilt: retrying the gateway in 10 s)\n');
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+    }
+  }
+}
+
+async function spawnGateway(options: {
   cli: string;
   configFile: string;
   nodeFlags?: string[];
@@ -145,4 +171,41 @@ export async function startLoadGenerator(): Promise<LoadGenerator> {
       clearTimeout(timer);
     },
   };
+}
+
+/** Runs the per-layer call cost measurement (call-cost.ts) in its own process and returns its rows. */
+export async function measureCallCost(job: CallCostJob, timeoutMs: number): Promise<CallCostRow[]> {
+  const child = fork(new URL('./call-cost.ts', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    return await new Promise<CallCostRow[]>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`call cost did not finish within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      child.on(
+        'message',
+        (message: { ready?: boolean; ok?: boolean; rows?: CallCostRow[]; error?: string }) => {
+          if (message.ready) {
+            child.send(job);
+            return;
+          }
+          clearTimeout(timer);
+          if (message.ok) resolve(message.rows!);
+          else reject(new Error(`call cost failed: ${message.error}`));
+        },
+      );
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`call cost process exited (${code})`));
+      });
+    });
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.disconnect();
+      await exited;
+    }
+  }
 }

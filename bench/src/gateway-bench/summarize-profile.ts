@@ -99,7 +99,17 @@ function areaOf(frame: CallFrame): string {
       return functionName;
     return 'V8/native';
   }
-  if (url.startsWith('node:')) return 'Node internals';
+  if (url.startsWith('node:')) {
+    const module = url.slice('node:'.length).replace(/^internal\//, '');
+    if (module.startsWith('deps/undici')) return 'Node: undici (fetch)';
+    if (module.startsWith('webstreams') || module === 'worker/js_transferable') return 'Node: web streams';
+    if (module.startsWith('streams') || module === 'stream') return 'Node: streams';
+    if (module.startsWith('http') || module.startsWith('_http')) return 'Node: http';
+    if (module === 'net' || module.startsWith('stream_base') || module.startsWith('net')) return 'Node: net';
+    if (module.includes('abort_controller') || module.startsWith('event_target'))
+      return 'Node: AbortSignal/EventTarget';
+    return 'Node: other';
+  }
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   const dependency = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (dependency) return `dep ${dependency[1]}`;
