@@ -81,7 +81,8 @@ const defaults: Record<BulwarkErrorCode, { retryable: boolean; fallbackable: boo
  * `isInstance`): it works across two installed copies of `@bulwark/core`, where `instanceof` does not.
  */
 export class BulwarkError extends Error {
-  private readonly [marker] = true;
+  /** Brand checked by `isInstance`; a registered symbol, so it is the same in every copy of core. */
+  readonly [marker] = true;
   readonly code: BulwarkErrorCode;
   readonly retryable: boolean;
   readonly fallbackable: boolean;

@@ -40,6 +40,9 @@ export interface PluginContext {
  * A plugin (version 1 of the contract): a kind, a name, a config schema and a factory. Export it
  * from your package as `plugin` (or a `plugins` array) so `registry.load('your-package')` finds it.
  */
+// `any` by default so descriptors with different config types fit one `PluginDescriptor[]` (a config
+// parameter is contravariant: `unknown` would reject them all).
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export interface PluginDescriptor<K extends PluginKind = PluginKind, Config = any> {
   readonly specificationVersion: 'v1';
   readonly kind: K;

@@ -5,7 +5,6 @@ import {
   type ProviderV1,
   responseToEvents,
   StreamAccumulator,
-  type StreamEvent,
   toBulwarkError,
   type Usage,
 } from '@bulwark/core';
