@@ -9,7 +9,8 @@
  *
  * Run: `pnpm --filter @bulwark/bench bench:gateway` (build first: `pnpm turbo run build
  * --filter=@bulwark/gateway... --filter=@bulwark/testkit`). Options: `--quick` (short phases, prints
- * only), `--rate N`, `--duration S`, `--connections N`, `--loadgen node|wrk`, `--no-profile`.
+ * only), `--rate N`, `--duration S`, `--connections N`, `--loadgen node|wrk`, `--chunk-delay MS`,
+ * `--upstream-rpm N`, `--no-profile`.
  * Writes bench/results/gateway.md (not with --quick).
  */
 import { execFileSync } from 'node:child_process';
@@ -55,6 +56,7 @@ const { values: flags } = parseArgs({
     loadgen: { type: 'string' },
     'no-profile': { type: 'boolean', default: false },
     'chunk-delay': { type: 'string', default: '2' },
+    'upstream-rpm': { type: 'string', default: '1000000000' },
   },
 });
 
@@ -65,7 +67,15 @@ const closedSeconds = Number(flags.duration ?? (quick ? 3 : 8));
 const warmupSeconds = quick ? 1 : 3;
 const connections = Number(flags.connections);
 const chunkDelayMs = Number(flags['chunk-delay']);
-for (const [name, value] of Object.entries({ rate, openSeconds, connections, chunkDelayMs }))
+/** Requests per minute the fake upstream advertises (and enforces: far above anything reached). */
+const upstreamAdvertisedRpm = Number(flags['upstream-rpm']);
+for (const [name, value] of Object.entries({
+  rate,
+  openSeconds,
+  connections,
+  chunkDelayMs,
+  upstreamAdvertisedRpm,
+}))
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
 
 const wrk = wrkVersion();
@@ -188,6 +198,10 @@ async function main(): Promise<void> {
   const upstream = await createFakeUpstream({
     maxRecordedRequests: 10,
     defaultBehavior: { kind: 'reply', chunkDelayMs },
+    // Without a limit the fake still advertises 10,000 RPM in its x-ratelimit-* headers, and the
+    // gateway's adaptive limiter rightly follows them (about 167 req/s). A huge, never-binding limit
+    // makes the headers say so, and the limiter then never queues.
+    rateLimit: { rpm: upstreamAdvertisedRpm, tpm: upstreamAdvertisedRpm * 1_000 },
   });
   const children: Array<ServerProcess | LoadGenerator> = [];
   const writeConfig = (name: string, cache: boolean): string => {
@@ -495,7 +509,9 @@ Three paths to the same upstream (the testkit's \`createFakeUpstream()\`, OpenAI
 benchmark's own process): **direct**, through a **bare \`node:http\` proxy** (keep-alive agent, bodies piped;
 bench/src/gateway-bench/bare-proxy.ts) and through the **Bulwark gateway** (\`node apps/gateway/dist/cli.js serve\`,
 one \`openai\` provider pointing at the fake upstream, default retry/timeout/breaker/usage, memory limiter with
-generous limits, cache off so every call reaches the upstream; the cache-hit row uses a second gateway with the
+generous limits, cache off so every call reaches the upstream; the fake upstream advertises (and enforces)
+${upstreamAdvertisedRpm.toLocaleString('en-US')} RPM in its rate-limit headers, which the adaptive limiter follows — with the fake's default
+10,000 RPM the gateway is correctly held to about 167 req/s (\`--upstream-rpm 10000\` shows it); the cache-hit row uses a second gateway with the
 memory cache). Each server and the load generator are separate processes on 127.0.0.1.
 
 - Open loop: ${rate} requests/s for ${openSeconds} s after ${warmupSeconds} s of warm-up, Node generator in a child process, latency from
@@ -565,7 +581,7 @@ pnpm turbo run build --filter=@bulwark/gateway... --filter=@bulwark/testkit --ou
 pnpm --filter @bulwark/bench bench:gateway            # ~4 minutes; rewrites this file
 pnpm --filter @bulwark/bench bench:gateway --quick    # short phases, prints only
 \`\`\`
-Options: \`--rate N\`, \`--duration S\`, \`--connections N\`, \`--loadgen node|wrk\`, \`--chunk-delay MS\`, \`--no-profile\`.
+Options: \`--rate N\`, \`--duration S\`, \`--connections N\`, \`--loadgen node|wrk\`, \`--chunk-delay MS\`, \`--upstream-rpm N\`, \`--no-profile\`.
 A single profile can be summarized with \`tsx bench/src/gateway-bench/summarize-profile.ts FILE.cpuprofile\`.
 `;
 }
