@@ -19,7 +19,8 @@ export interface WrkResult {
 export function wrkVersion(): string | undefined {
   const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   if (probe.error) return undefined;
-  return `${probe.stdout}${probe.stderr}`.split('\n')[0]?.trim();
+  const line = `${probe.stdout}${probe.stderr}`.split('\n')[0] ?? '';
+  return /^(wrk \S+)/.exec(line.trim())?.[1] ?? 'wrk';
 }
 
 function toMs(value: string, unit: string): number {
