@@ -9,7 +9,7 @@
  *
  * Run: `pnpm --filter @bulwark/bench bench:gateway` (build first: `pnpm turbo run build
  * --filter=@bulwark/gateway... --filter=@bulwark/testkit`). Options: `--quick` (short phases, prints
- * only), `--rate N`, `--duration S`, `--connections N`, `--loadgen node|wrk`, `--chunk-delay MS`,
+ * only), `--rounds N` (default 3), `--rate N`, `--duration S`, `--connections N`, `--loadgen node|wrk`, `--chunk-delay MS`,
  * `--upstream-rpm N`, `--no-profile`.
  * Writes bench/results/gateway.md (not with --quick).
  */
@@ -57,6 +57,7 @@ const { values: flags } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'chunk-delay': { type: 'string', default: '2' },
     'upstream-rpm': { type: 'string', default: '1000000000' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -66,6 +67,7 @@ const openSeconds = Number(flags.duration ?? (quick ? 3 : 10));
 const closedSeconds = Number(flags.duration ?? (quick ? 3 : 8));
 const warmupSeconds = quick ? 1 : 3;
 const connections = Number(flags.connections);
+const rounds = Number(flags.rounds ?? (quick ? 1 : 3));
 const chunkDelayMs = Number(flags['chunk-delay']);
 /** Requests per minute the fake upstream advertises (and enforces: far above anything reached). */
 const upstreamAdvertisedRpm = Number(flags['upstream-rpm']);
@@ -75,8 +77,10 @@ for (const [name, value] of Object.entries({
   connections,
   chunkDelayMs,
   upstreamAdvertisedRpm,
+  rounds,
 }))
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number from 1');
 
 const wrk = wrkVersion();
 const loadgenChoice = flags.loadgen ?? (wrk ? 'wrk' : 'node');
@@ -163,6 +167,48 @@ interface Measurement {
   serverCpuMicroseconds?: number;
   /** Closed loop: CPU time of the fake upstream (this process) per request, in µs. */
   upstreamCpuMicroseconds?: number;
+}
+
+function median(values: number[]): number {
+  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function medianPercentiles(all: Percentiles[]): Percentiles {
+  return {
+    count: all.reduce((sum, item) => sum + item.count, 0),
+    p50: median(all.map((item) => item.p50)),
+    p90: median(all.map((item) => item.p90)),
+    p99: median(all.map((item) => item.p99)),
+    max: Math.max(...all.map((item) => item.max)),
+    mean: median(all.map((item) => item.mean)),
+  };
+}
+
+/** One row from several rounds of the same path: counts summed, rates and percentiles as medians. */
+function combineRounds(rounds: Measurement[]): Measurement {
+  if (rounds.length === 1) return rounds[0]!;
+  const headerCounts: Record<string, number> = {};
+  for (const round of rounds)
+    for (const [value, count] of Object.entries(round.headerCounts ?? {}))
+      headerCounts[value] = (headerCounts[value] ?? 0) + count;
+  const firstBytes = rounds.flatMap((round) => (round.firstByte ? [round.firstByte] : []));
+  return {
+    path: rounds[0]!.path,
+    completed: rounds.reduce((sum, round) => sum + round.completed, 0),
+    errors: rounds.reduce((sum, round) => sum + round.errors, 0),
+    errorSamples: rounds.flatMap((round) => round.errorSamples).slice(0, 5),
+    throughputPerSecond: median(rounds.map((round) => round.throughputPerSecond)),
+    latency: medianPercentiles(rounds.map((round) => round.latency)),
+    ...(firstBytes.length > 0 ? { firstByte: medianPercentiles(firstBytes) } : {}),
+    maxSendLagMs: Math.max(...rounds.map((round) => round.maxSendLagMs ?? 0)),
+    upstreamRequests: rounds.reduce((sum, round) => sum + round.upstreamRequests, 0),
+    headerCounts,
+    serverCpuMicroseconds: median(rounds.map((round) => round.serverCpuMicroseconds ?? Number.NaN)),
+    upstreamCpuMicroseconds: median(rounds.map((round) => round.upstreamCpuMicroseconds ?? Number.NaN)),
+  };
 }
 
 const clockTicksPerSecond = (() => {
@@ -354,13 +400,26 @@ async function main(): Promise<void> {
     process.stdout.write(
       `Gateway benchmark: ${cores} cores, Node ${process.version}, load ${loadBefore.map((value) => value.toFixed(2)).join(' ')}\n`,
     );
-    const plain: Measurement[] = [];
-    for (const path of paths)
-      plain.push(await measureOpen(path.name, path.url, path.pid, false, 'x-bulwark-cache'));
-    const streamed: Measurement[] = [];
-    for (const path of paths) streamed.push(await measureOpen(path.name, path.url, path.pid, true));
-    const closed: Measurement[] = [];
-    for (const path of paths) closed.push(await measureClosed(path.name, path.url, path.pid));
+    /**
+     * Each phase runs the three paths `rounds` times, in a rotated order per round, so a burst of
+     * outside load does not land on one path only; the report shows the median of the rounds.
+     */
+    const inRounds = async (measure: (path: (typeof paths)[number]) => Promise<Measurement>) => {
+      const byPath = paths.map(() => [] as Measurement[]);
+      for (let round = 0; round < rounds; round += 1) {
+        if (rounds > 1) process.stdout.write(`  round ${round + 1}/${rounds}\n`);
+        for (let step = 0; step < paths.length; step += 1) {
+          const index = (step + round) % paths.length;
+          byPath[index]!.push(await measure(paths[index]!));
+        }
+      }
+      return byPath.map(combineRounds);
+    };
+    const plain = await inRounds((path) =>
+      measureOpen(path.name, path.url, path.pid, false, 'x-bulwark-cache'),
+    );
+    const streamed = await inRounds((path) => measureOpen(path.name, path.url, path.pid, true));
+    const closed = await inRounds((path) => measureClosed(path.name, path.url, path.pid));
     await gateway.stop();
     children.splice(children.indexOf(gateway), 1);
 
@@ -514,6 +573,8 @@ ${upstreamAdvertisedRpm.toLocaleString('en-US')} RPM in its rate-limit headers, 
 10,000 RPM the gateway is correctly held to about 167 req/s (\`--upstream-rpm 10000\` shows it); the cache-hit row uses a second gateway with the
 memory cache). Each server and the load generator are separate processes on 127.0.0.1.
 
+- Every phase runs the three paths ${rounds} time(s) in a rotated order; rows show the median of the rounds
+  (requests and errors are summed).
 - Open loop: ${rate} requests/s for ${openSeconds} s after ${warmupSeconds} s of warm-up, Node generator in a child process, latency from
   send to the last body byte; streamed first byte = send to the first body byte. Percentiles in ms; "added" is the
   path's percentile minus the direct one.
@@ -581,7 +642,7 @@ pnpm turbo run build --filter=@bulwark/gateway... --filter=@bulwark/testkit --ou
 pnpm --filter @bulwark/bench bench:gateway            # ~4 minutes; rewrites this file
 pnpm --filter @bulwark/bench bench:gateway --quick    # short phases, prints only
 \`\`\`
-Options: \`--rate N\`, \`--duration S\`, \`--connections N\`, \`--loadgen node|wrk\`, \`--chunk-delay MS\`, \`--upstream-rpm N\`, \`--no-profile\`.
+Options: \`--rounds N\`, \`--rate N\`, \`--duration S\`, \`--connections N\`, \`--loadgen node|wrk\`, \`--chunk-delay MS\`, \`--upstream-rpm N\`, \`--no-profile\`.
 A single profile can be summarized with \`tsx bench/src/gateway-bench/summarize-profile.ts FILE.cpuprofile\`.
 `;
 }
