@@ -89,6 +89,8 @@ export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing
 export type { ModelAlias, Target } from './routing/target.js';
 export { targetId } from './routing/target.js';
 export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
+export type { NodeFetch, NodeFetchOptions } from './transport/node-fetch.js';
+export { createNodeFetch } from './transport/node-fetch.js';
 export type {
   AssistantMessage,
   ChatMessage,

@@ -42,6 +42,28 @@ async function failure(promise: Promise<unknown>): Promise<BulwarkError> {
   throw new Error('expected the call to fail');
 }
 
+describe('transport', () => {
+  it("sends through Bulwark's node:http fetch by default, reusing one keep-alive socket, and closes it", async () => {
+    const main = provider();
+    for (let call = 0; call < 3; call += 1) await main.complete(request, createTestCallContext());
+    expect(upstream.requests).toHaveLength(3);
+    expect(upstream.openConnections()).toBe(1);
+    await main.close?.();
+    await upstream.waitForConnections(0);
+  });
+
+  it('uses the fetch it is given (here the built-in one)', async () => {
+    let calls = 0;
+    const counting: typeof fetch = (input, init) => {
+      calls += 1;
+      return globalThis.fetch(input, init);
+    };
+    const response = await provider({ fetch: counting }).complete(request, createTestCallContext());
+    expect(response.text.length).toBeGreaterThan(0);
+    expect(calls).toBe(1);
+  });
+});
+
 describe('complete over real HTTP', () => {
   it('sends the mapped body once and maps the answer, its usage, request id and rate-limit headers', async () => {
     const events = createEventBus();
