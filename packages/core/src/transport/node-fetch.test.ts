@@ -38,6 +38,11 @@ function route(request: IncomingMessage, response: ServerResponse, body: string)
       }, 5);
       return;
     }
+    case '/cut-json':
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"partial":');
+      setTimeout(() => response.socket?.destroy(), 5);
+      return;
     case '/endless':
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       response.write('data: first\n\n');
@@ -151,6 +156,16 @@ describe('createNodeFetch', () => {
     const response = await nodeFetch(`${base}/endless`);
     await response.body!.cancel();
     await waitFor(() => sockets.size === before);
+    nodeFetch.close();
+  });
+
+  it('fails like fetch with the connection error when a JSON body is cut', async () => {
+    const nodeFetch = createNodeFetch();
+    const error = await nodeFetch(`${base}/cut-json`)
+      .then((response) => response.text())
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(((error as Error).cause as { code?: string }).code).toBe('ECONNRESET');
     nodeFetch.close();
   });
 

@@ -90,6 +90,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     if (signal?.aborted) return Promise.reject(abortError(signal));
 
     return new Promise<Response>((resolve, reject) => {
+      const method = init.method ?? 'GET';
       const headers = toHeaderRecord(init.headers);
       const plain = init.body as Body;
       const body: string | Uint8Array | undefined =
@@ -104,13 +105,13 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
       let incoming: IncomingMessage | undefined;
       const onAbort = (): void => {
         const error = abortError(signal!);
-        if (incoming) incoming.destroy(error as Error);
-        else reject(error);
+        incoming?.destroy(error as Error);
+        reject(error);
         outgoing.destroy(error as Error);
       };
       const outgoing = (secure ? httpsRequest : httpRequest)(
         url,
-        { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http },
+        { method, headers, agent: secure ? agents.https : agents.http },
         (response) => {
           incoming = response;
           const responseHeaders = new Headers();
@@ -119,15 +120,33 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
             responseHeaders.append(raw[index]!, raw[index + 1]!);
           const status = response.statusCode ?? 0;
           response.once('close', () => signal?.removeEventListener('abort', onAbort));
-          const content = noBodyStatus.has(status) || init.method === 'HEAD' ? null : decode(response);
-          if (content === null) response.resume();
-          resolve(
-            new Response(content === null ? null : (Readable.toWeb(content) as ReadableStream<Uint8Array>), {
-              status,
-              statusText: response.statusMessage ?? '',
-              headers: responseHeaders,
-            }),
+          const init = { status, statusText: response.statusMessage ?? '', headers: responseHeaders };
+          if (noBodyStatus.has(status) || method === 'HEAD') {
+            response.resume();
+            resolve(new Response(null, init));
+            return;
+          }
+          const content = decode(response);
+          if (String(response.headers['content-type']).startsWith('text/event-stream')) {
+            resolve(new Response(Readable.toWeb(content) as ReadableStream<Uint8Array>, init));
+            return;
+          }
+          // A JSON answer is read whole before it is handed over: a web stream per response costs more
+          // CPU than the body itself for the small bodies of API calls.
+          const chunks: Buffer[] = [];
+          content.on('data', (chunk: Buffer) => chunks.push(chunk));
+          content.once('error', (error) =>
+            reject(signal?.aborted ? abortError(signal) : new TypeError('fetch failed', { cause: error })),
           );
+          content.once('end', () => {
+            const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+            resolve(
+              new Response(
+                new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength),
+                init,
+              ),
+            );
+          });
         },
       );
       outgoing.once('error', (error) => {
