@@ -623,8 +623,9 @@ Reference points on this machine kind (from the project's "Speed is a feature" t
 ## Client CPU per upstream call, by layer
 
 What one call to the upstream costs the caller's process, layer by layer (bench/src/gateway-bench/call-cost.ts,
-its own process; ${data.callCostCalls} calls, 10 concurrent, after 500 warm-up calls). The gateway pays the last row for
-every non-cached request, plus its HTTP server side (compare with the cache-hit row's proxy CPU above).
+its own process; ${data.callCostCalls} calls, 10 concurrent, after 500 warm-up calls). The gateway pays about the
+last row for every non-cached request (its provider uses the default transport), plus its HTTP server side
+(compare with the cache-hit rows above).
 
 | Layer | CPU µs/call | calls/s |
 | --- | ---: | ---: |

@@ -1,8 +1,9 @@
 /**
  * Client-side CPU cost of one upstream call, layer by layer, in a child process (the fake upstream runs
  * in the parent, so `process.cpuUsage()` here counts only the caller's work): node:http, global fetch,
- * the OpenAI provider (official SDK on fetch), `bulwark.chat` bare and with the gateway's default
- * target-level policies. Tells how much of the gateway's per-request CPU is the upstream transport.
+ * the OpenAI provider (official SDK on global fetch and on its default `createNodeFetch` transport),
+ * `bulwark.chat` bare and with the gateway's default target-level policies. Tells how much of the
+ * gateway's per-request CPU is the upstream transport.
  *
  * Receives `{ baseURL, calls, concurrency }` over IPC, answers with `CallCostRow[]`.
  */
@@ -99,6 +100,7 @@ async function run(job: CallCostJob): Promise<CallCostRow[]> {
   };
   const providerOptions = { name: 'openai', baseURL: job.baseURL, apiKey: 'sk-bench-not-a-secret' };
   const provider = createOpenAIProvider(providerOptions);
+  const providerOnGlobalFetch = createOpenAIProvider({ ...providerOptions, fetch: globalThis.fetch });
   const events = createEventBus();
   const context = (): CallContext =>
     ({ signal: new AbortController().signal, events, metadata: {} }) as unknown as CallContext;
@@ -123,7 +125,12 @@ async function run(job: CallCostJob): Promise<CallCostRow[]> {
   rows.push(await measure('node:http request (keep-alive agent) + JSON.parse', job, viaHttp));
   rows.push(await measure('global fetch + JSON.parse', job, viaFetch));
   rows.push(
-    await measure('provider.complete (openai SDK on fetch)', job, () =>
+    await measure('provider.complete, openai SDK on global fetch', job, () =>
+      providerOnGlobalFetch.complete(chatRequest, context()),
+    ),
+  );
+  rows.push(
+    await measure('provider.complete, openai SDK on the default transport (createNodeFetch)', job, () =>
       provider.complete(chatRequest, context()),
     ),
   );
