@@ -74,7 +74,7 @@ export type {
   PluginInstanceMap,
   PluginKind,
 } from './registry/plugin.js';
-export type { PluginRegistry } from './registry/plugin-registry.js';
+export type { PluginRegistry, PluginRegistryOptions } from './registry/plugin-registry.js';
 export { createPluginRegistry, suggestedPackage, validateConfig } from './registry/plugin-registry.js';
 export type {
   InferOutput,

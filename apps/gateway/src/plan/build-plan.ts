@@ -145,14 +145,17 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
   // Imported from here, so packages resolve next to the gateway (not next to @bulwark/core).
   const importer = options.importer ?? ((specifier: string) => import(specifier));
   registerConfigSecrets(config);
+  // Every instance, those plugins create through their context included (the cache middleware's
+  // backend, a limiter's store), is closed with the plan.
+  const created: Closable[] = [];
   const registry = createPluginRegistry({
     clock: options.clock,
     logger: options.logger,
     events: options.events,
+    onCreate: (instance) => created.push(instance as Closable),
   });
   registry.register(...builtinPlugins);
   if (options.plugins) registry.register(...options.plugins);
-  const created: Closable[] = [];
   const providers = new Map<string, ProviderV1>();
   const middleware: Array<{ instance: MiddlewareV1; section: string; plugin: string; config: unknown }> = [];
   const skipped: Array<{ section: string; reason: string }> = [];
@@ -190,7 +193,6 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       try {
         const provider = await registry.create('provider', plugin, providerConfig, path);
         providers.set(name, provider);
-        created.push(provider);
       } catch (error) {
         throw withValues(error, config);
       }
@@ -240,11 +242,9 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       try {
         if (registry.has('routing', plugin) && !registry.has('middleware', plugin)) {
           routing = await registry.create('routing', plugin, sectionConfig, section);
-          created.push(routing as Closable);
           continue;
         }
         const instance = await registry.create('middleware', plugin, sectionConfig, section);
-        created.push(instance as Closable);
         middleware.push({ instance, section, plugin, config: sectionConfig });
       } catch (error) {
         throw withValues(error, config);
@@ -390,8 +390,10 @@ function sortMiddleware<T extends { instance: MiddlewareV1 }>(entries: T[]): T[]
 }
 
 async function closeAll(created: Closable[]): Promise<void> {
+  const instances = [...new Set(created)].reverse();
+  created.length = 0;
   await Promise.allSettled(
-    created.reverse().map(async (item) => {
+    instances.map(async (item) => {
       if (typeof item.close === 'function') await item.close();
       else if (typeof item.dispose === 'function') await item.dispose();
     }),

@@ -36,6 +36,34 @@ describe('plugin registry', () => {
     expect(cache.name).toBe('tiny-1024');
   });
 
+  it('reports every instance it creates, those a plugin creates through its context included', async () => {
+    const wrapper: PluginDescriptor<'middleware', { size: number }> = {
+      specificationVersion: 'v1',
+      kind: 'middleware',
+      name: 'wrapper',
+      configSchema: z.object({ size: z.number() }),
+      create: async (config, context) => {
+        const backend = await context.create(
+          'cache',
+          'tiny',
+          { maxBytes: config.size },
+          `${context.path}.backend`,
+        );
+        return { specificationVersion: 'v1', name: `wraps-${backend.name}` };
+      },
+    };
+    const seen: Array<[string, string, string]> = [];
+    const registry = createPluginRegistry({
+      plugins: [cachePlugin, wrapper],
+      onCreate: (instance, kind, path) => seen.push([kind, path, (instance as { name: string }).name]),
+    });
+    await registry.create('middleware', 'wrapper', { size: 64 }, 'cache');
+    expect(seen).toEqual([
+      ['cache', 'cache.backend', 'tiny-64'],
+      ['middleware', 'cache', 'wraps-tiny-64'],
+    ]);
+  });
+
   it('names the exact path and the expectation of a bad value', async () => {
     const registry = createPluginRegistry({ plugins: [cachePlugin] });
     let caught: unknown;

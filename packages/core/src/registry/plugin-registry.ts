@@ -74,9 +74,19 @@ function isMissingModule(error: unknown, packageName: string): boolean {
   return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(packageName);
 }
 
-export function createPluginRegistry(
-  options: { clock?: Clock; logger?: Logger; events?: EventBus; plugins?: PluginDescriptor[] } = {},
-): PluginRegistry {
+export interface PluginRegistryOptions {
+  clock?: Clock;
+  logger?: Logger;
+  events?: EventBus;
+  plugins?: PluginDescriptor[];
+  /**
+   * Called with every instance the registry creates, those a plugin creates through its context
+   * included (a cache middleware's backend, a limiter's store), so the owner can close them all.
+   */
+  onCreate?: (instance: unknown, kind: PluginKind, path: string) => void;
+}
+
+export function createPluginRegistry(options: PluginRegistryOptions = {}): PluginRegistry {
   const plugins = new Map<string, PluginDescriptor>();
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
@@ -119,7 +129,9 @@ export function createPluginRegistry(
         create: (innerKind, plugin, innerConfig, innerPath) =>
           registry.create(innerKind, plugin, innerConfig, innerPath),
       };
-      return (await descriptor.create(valid, context)) as PluginInstanceMap[K];
+      const instance = (await descriptor.create(valid, context)) as PluginInstanceMap[K];
+      options.onCreate?.(instance, kind, path);
+      return instance;
     },
     async load(packageName, importer = (specifier) => import(specifier)) {
       let module: Record<string, unknown>;
