@@ -17,6 +17,7 @@ import { createApiKeyChecker } from './http/api-keys.js';
 import { pingRedis } from './http/redis-ping.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
+import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
 
 export interface GatewayOptions {
@@ -59,7 +60,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     options.logger ?? createJsonLogger({ level: config.log.level, base: { service: 'bulwark-gateway' } });
   const clock = options.clock ?? systemClock;
   const events = options.events ?? createEventBus({ logger });
-  const metrics = config.metrics.enabled ? createGatewayMetrics({ events }) : undefined;
+  const metrics = config.metrics.enabled
+    ? createGatewayMetrics({ events, names: metricNamesFromConfig(config) })
+    : undefined;
   let plan: GatewayPlan;
   try {
     plan = await buildPlan(config, {

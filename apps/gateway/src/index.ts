@@ -15,6 +15,8 @@ export type { Gateway, GatewayOptions } from './gateway.js';
 export { createGateway, startGateway } from './gateway.js';
 export type { GatewayMetrics, GatewayMetricsOptions } from './metrics/gateway-metrics.js';
 export { createGatewayMetrics } from './metrics/gateway-metrics.js';
+export type { MetricLabelNames } from './metrics/metric-names.js';
+export { metricNamesFromConfig } from './metrics/metric-names.js';
 export type { BuildPlanOptions, GatewayPlan, PlanDescription } from './plan/build-plan.js';
 export { buildPlan, middlewareSections } from './plan/build-plan.js';
 export { builtinPlugins } from './plan/builtin-plugins.js';

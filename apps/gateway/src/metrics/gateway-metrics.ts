@@ -1,8 +1,11 @@
 import type { BreakerState, EventBus } from '@bulwark/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { MetricLabelNames } from './metric-names.js';
 
-/** Most distinct values a label may take; later values are reported as `other` (bounded cardinality). */
+/** Most distinct values an error-class or reason label may take; later values are reported as `other`. */
 const maxLabelValues = 200;
+/** Error classes and reasons are short codes; anything else is reported as `other`. */
+const codePattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const breakerValue: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -23,19 +26,33 @@ export interface GatewayMetrics {
 
 export interface GatewayMetricsOptions {
   events: EventBus;
+  /**
+   * The configured names labels may hold (see `metricNamesFromConfig`); every other provider, model or
+   * tenant value is reported as `other`.
+   */
+  names: MetricLabelNames;
   /** Include Node process metrics (`bulwark_process_*`). Default true. */
   processMetrics?: boolean;
 }
 
 /**
- * Prometheus metrics, prefixed `bulwark_`, fed by the HTTP layer and by core's event bus. Labels are
- * configured names (provider, model alias, target model, error class) and never prompt text or keys;
- * each label keeps at most 200 distinct values.
+ * Prometheus metrics, prefixed `bulwark_`, fed by the HTTP layer and by core's event bus. Labels hold
+ * only configured names (provider, model alias, target model, tenant) and short error codes, never
+ * prompt text, keys or a name a client chose: anything else is `other`.
  */
 export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMetrics {
   const registry = new Registry();
+  const configured = {
+    alias: new Set(options.names.requestModels),
+    provider: new Set(options.names.providers),
+    model: new Set(options.names.models),
+    tenant: new Set(options.names.tenants),
+  };
+  const named = (kind: keyof typeof configured, value: string): string =>
+    configured[kind].has(value) ? value : 'other';
   const seen = new Map<string, Set<string>>();
-  const bounded = (label: string, value: string): string => {
+  const bounded = (label: 'class' | 'reason', value: string): string => {
+    if (!codePattern.test(value)) return 'other';
     let values = seen.get(label);
     if (!values) {
       values = new Set();
@@ -89,7 +106,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const tokens = new Counter({
     name: 'bulwark_tokens_total',
-    help: 'Tokens consumed by provider attempts (failed attempts that billed included)',
+    help: 'Tokens consumed by provider attempts (failed attempts that billed included; estimated for cut streams, as the cost is)',
     labelNames: ['provider', 'model', 'tenant', 'type'] as const,
     registers,
   });
@@ -175,9 +192,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     usage: UsageLike,
   ): void => {
     const labels = {
-      provider: bounded('provider', provider),
-      model: bounded('model', model),
-      tenant: bounded('tenant', tenant ?? ''),
+      provider: named('provider', provider),
+      model: named('model', model),
+      tenant: named('tenant', tenant ?? ''),
     };
     tokens.inc({ ...labels, type: 'input' }, usage.inputTokens);
     tokens.inc({ ...labels, type: 'output' }, usage.outputTokens);
@@ -189,18 +206,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   const unsubscribe = [
     events.on('attempt:success', (event) => {
       attempts.inc({
-        provider: bounded('provider', event.provider),
-        model: bounded('model', event.model),
+        provider: named('provider', event.provider),
+        model: named('model', event.model),
         outcome: 'success',
       });
-      attemptDuration.observe({ provider: bounded('provider', event.provider) }, event.durationMs / 1000);
+      attemptDuration.observe({ provider: named('provider', event.provider) }, event.durationMs / 1000);
       if (event.usage) countTokens(event.provider, event.model, event.tenant, event.usage);
     }),
     events.on('attempt:failure', (event) => {
-      const provider = bounded('provider', event.provider);
+      const provider = named('provider', event.provider);
       attempts.inc({
         provider,
-        model: bounded('model', event.model),
+        model: named('model', event.model),
         outcome: bounded('class', event.error),
       });
       attemptDuration.observe({ provider }, event.durationMs / 1000);
@@ -208,44 +225,48 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       if (event.usage) countTokens(event.provider, event.model, event.tenant, event.usage);
     }),
     events.on('retry:scheduled', (event) => {
-      retries.inc({ provider: bounded('provider', event.provider), class: bounded('class', event.error) });
+      retries.inc({ provider: named('provider', event.provider), class: bounded('class', event.error) });
     }),
     events.on('fallback:taken', (event) => {
       fallbacks.inc({
-        from: bounded('provider', event.from.provider),
-        to: bounded('provider', event.to.provider),
+        from: named('provider', event.from.provider),
+        to: named('provider', event.to.provider),
         class: bounded('class', event.error),
       });
     }),
     events.on('breaker:state', (event) => {
-      const labels = { provider: bounded('provider', event.provider), model: bounded('model', event.model) };
+      const labels = { provider: named('provider', event.provider), model: named('model', event.model) };
       breakerState.set(labels, breakerValue[event.to] ?? 0);
       breakerTransitions.inc({ ...labels, to: event.to });
     }),
     events.on('usage:recorded', (event) => {
       for (const attempt of event.attempts) {
+        // Usage no attempt event carried (a cut or aborted stream, an answer without a usage report) is
+        // counted here, estimated as the cost is, so tokens and cost describe the same attempts.
+        if (attempt.attempt === 0 || attempt.usage.estimated)
+          countTokens(attempt.provider, attempt.model, event.tenant, attempt.usage);
         if (attempt.costUsd !== undefined && attempt.costUsd > 0)
           cost.inc(
             {
-              provider: bounded('provider', attempt.provider),
-              model: bounded('model', attempt.model),
-              tenant: bounded('tenant', event.tenant ?? ''),
+              provider: named('provider', attempt.provider),
+              model: named('model', attempt.model),
+              tenant: named('tenant', event.tenant ?? ''),
             },
             attempt.costUsd,
           );
       }
-      if (event.savedUsd) savedCost.inc({ tenant: bounded('tenant', event.tenant ?? '') }, event.savedUsd);
+      if (event.savedUsd) savedCost.inc({ tenant: named('tenant', event.tenant ?? '') }, event.savedUsd);
     }),
     events.on('cache:lookup', (event) => cacheLookups.inc({ status: event.status })),
     events.on('cache:store', (event) => cacheStores.inc({ stored: String(event.stored) })),
     events.on('limiter:wait', (event) => {
-      const provider = bounded('provider', event.provider);
+      const provider = named('provider', event.provider);
       queueLength.set({ provider }, event.queueLength);
       queueWait.observe({ provider }, event.waitedMs / 1000);
     }),
     events.on('limiter:reject', (event) => {
       limiterRejections.inc({
-        provider: bounded('provider', event.provider),
+        provider: named('provider', event.provider),
         reason: bounded('reason', event.reason),
       });
     }),
@@ -256,7 +277,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     contentType: registry.contentType,
     render: () => registry.metrics(),
     observeRequest(route, model, status, stream, seconds) {
-      requests.inc({ route, model: bounded('alias', model), status: String(status) });
+      requests.inc({ route, model: named('alias', model), status: String(status) });
       duration.observe({ route, stream: stream ? 'true' : 'false' }, seconds);
     },
     observeFirstToken(route, seconds) {

@@ -1,0 +1,172 @@
+import { request as httpRequest } from 'node:http';
+import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from '../config/config-schema.js';
+import { createGateway, type Gateway } from '../gateway.js';
+
+let upstream: FakeUpstream;
+
+beforeAll(async () => {
+  upstream = await createFakeUpstream();
+});
+
+afterAll(async () => {
+  await upstream.close();
+});
+
+function baseConfig(overrides: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
+  return {
+    server: { port: 0 },
+    providers: { main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-abuse-0000' } },
+    models: { smart: [{ provider: 'main', model: 'gpt-4o' }] },
+    retry: false,
+    breaker: false,
+    log: { level: 'error' },
+    ...overrides,
+  };
+}
+
+async function withGateway<T>(
+  config: GatewayConfigInput,
+  run: (gateway: Gateway, url: string) => Promise<T>,
+): Promise<T> {
+  const gateway = await createGateway({ config });
+  try {
+    return await run(gateway, await gateway.listen());
+  } finally {
+    await gateway.close({ drainTimeoutMs: 0 });
+  }
+}
+
+/** Every label value of every sample in a Prometheus text exposition. */
+function labelValues(exposition: string): string[] {
+  const values: string[] = [];
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith('#')) continue;
+    for (const match of line.matchAll(/="((?:[^"\\]|\\.)*)"/g)) values.push(match[1]!);
+  }
+  return values;
+}
+
+/** The value of the sample `name{labels}`, labels given in exposition order; undefined when absent. */
+function sample(exposition: string, name: string, labels: Record<string, string>): number | undefined {
+  const rendered = Object.entries(labels)
+    .map(([label, value]) => `${label}="${value}"`)
+    .join(',');
+  const prefix = `${name}{${rendered}} `;
+  const line = exposition.split('\n').find((candidate) => candidate.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(prefix.length));
+}
+
+/** POSTs a chat request; reads the answer with a parser that accepts long headers (a pass-through target is echoed). */
+function post(url: string, body: unknown): Promise<number> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      `${url}/v1/chat/completions`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+        maxHeaderSize: 8 * 1024 * 1024,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(text);
+  });
+}
+
+describe('metric labels hold only configured names', () => {
+  it('keeps /metrics small and answering under huge and many distinct client model names', async () => {
+    // Two providers: a bare unknown name is no pass-through target then (404), `main/<name>` is one (200).
+    const providers = {
+      main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-abuse-0000' },
+      spare: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-abuse-0000' },
+    };
+    await withGateway(baseConfig({ providers }), async (_gateway, url) => {
+      expect(await post(url, { model: 'smart', messages: [{ role: 'user', content: 'hi' }] })).toBe(200);
+      const baseline = await (await fetch(`${url}/metrics`)).text();
+
+      const statuses = new Set<number>();
+      const huge = (index: number): string => `${String(index).padStart(4, '0')}${'m'.repeat(1024 * 1024)}`;
+      for (let index = 0; index < 12; index += 1) {
+        // Unknown bare names (404), pass-through names the provider answers, and a missing route part.
+        const model =
+          index % 3 === 0 ? huge(index) : index % 3 === 1 ? `main/${huge(index)}` : `nope/${huge(index)}`;
+        statuses.add(await post(url, { model, messages: [{ role: 'user', content: 'x' }] }));
+      }
+      for (let index = 0; index < 300; index += 1) {
+        const model = index % 2 === 0 ? `client-model-${index}` : `main/client-model-${index}`;
+        statuses.add(await post(url, { model, messages: [{ role: 'user', content: 'x' }] }));
+      }
+      // Requests that end in 400 before a model is known count too.
+      statuses.add(await post(url, { model: 'smart', messages: 'not a list' }));
+      expect([...statuses].some((status) => status === 200)).toBe(true);
+      expect([...statuses].some((status) => status >= 400 && status < 500)).toBe(true);
+
+      const scrape = await fetch(`${url}/metrics`);
+      expect(scrape.status).toBe(200);
+      const exposition = await scrape.text();
+      // Only the `other` series (and new status codes) were added: a few kilobytes, whatever the names.
+      expect(exposition.length).toBeLessThan(baseline.length + 16 * 1024);
+      const longestConfigured = Math.max(
+        ...['smart', 'main', 'gpt-4o', 'main/gpt-4o'].map((name) => name.length),
+      );
+      for (const value of labelValues(exposition)) {
+        if (/^\d|^[+-]Inf$|^v\d/.test(value)) continue; // bucket bounds, status codes, version strings
+        expect(value.length).toBeLessThanOrEqual(Math.max(longestConfigured, 'other'.length, 24));
+      }
+      expect(exposition).not.toContain('client-model-');
+      expect(
+        sample(exposition, 'bulwark_requests_total', { route: 'openai', model: 'other', status: '404' }),
+      ).toBeGreaterThan(0);
+      expect(
+        sample(exposition, 'bulwark_attempts_total', {
+          provider: 'main',
+          model: 'other',
+          outcome: 'success',
+        }),
+      ).toBeGreaterThan(0);
+      expect(
+        sample(exposition, 'bulwark_requests_total', { route: 'openai', model: 'smart', status: '200' }),
+      ).toBe(1);
+    });
+  }, 60_000);
+});
+
+describe('a cut stream counts in tokens as it counts in cost', () => {
+  it('adds the estimated usage of a stream cut mid-way to bulwark_tokens_total', async () => {
+    // One USD per token in and out: the cost then equals the token count it was computed from.
+    const usage = { includeDefaultPrices: false, prices: { 'main/gpt-4o': { input: 1e6, output: 1e6 } } };
+    await withGateway(baseConfig({ usage }), async (_gateway, url) => {
+      upstream.enqueue({ kind: 'cut', afterChunks: 4 });
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        model: 'smart',
+        stream: true,
+        messages: [{ role: 'user', content: 'a fairly long prompt that will be cut after a few chunks' }],
+      });
+      let text = '';
+      const failure = await (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      })().catch((thrown: unknown) => thrown);
+      expect(failure).toBeInstanceOf(Error);
+      expect(text.length).toBeGreaterThan(0);
+
+      const exposition = await (await fetch(`${url}/metrics`)).text();
+      const labels = { provider: 'main', model: 'gpt-4o', tenant: '' };
+      const cost = sample(exposition, 'bulwark_cost_usd_total', labels);
+      const input = sample(exposition, 'bulwark_tokens_total', { ...labels, type: 'input' });
+      const output = sample(exposition, 'bulwark_tokens_total', { ...labels, type: 'output' });
+      expect(cost).toBeGreaterThan(0);
+      expect(input).toBeGreaterThan(0);
+      expect(output).toBe(Math.ceil(text.length / 4));
+      expect(input! + output!).toBe(cost);
+    });
+  });
+});
