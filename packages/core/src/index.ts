@@ -128,4 +128,5 @@ export { abortable, linkSignals, throwIfAborted } from './util/abort.js';
 export type { Logger, LogLevel } from './util/logger.js';
 export { createJsonLogger, silentLogger } from './util/logger.js';
 export { redactSecrets, registerSecret, secretHeaderNames } from './util/redact.js';
+export { checkJsonDepth, maxJsonDepth } from './validation/json-depth.js';
 export { validateChatRequest, validateJsonSchema } from './validation/validate-request.js';

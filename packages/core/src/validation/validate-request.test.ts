@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createBulwark } from '../client/create-bulwark.js';
 import { InvalidRequestError } from '../errors/errors.js';
+import { createEchoProvider } from '../test-helpers/echo-provider.js';
 import type { ChatRequest } from '../types/chat-request.js';
 import { validateChatRequest } from './validate-request.js';
 
@@ -78,5 +80,60 @@ describe('validateChatRequest', () => {
     ['metadata.user', { ...valid, metadata: { user: 42 } }],
   ])('names %s', (field, request) => {
     expect(fieldOf(request)).toBe(field);
+  });
+});
+
+const deepArrays = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+
+describe('validateChatRequest against hostile input', () => {
+  it.each([
+    [
+      'tools[0].parameters.x[0]',
+      { ...valid, tools: [{ name: 'look', parameters: { x: deepArrays(5000) } }] },
+    ],
+    [
+      'responseFormat.schema.x[0]',
+      { ...valid, responseFormat: { type: 'json_schema', name: 'a', schema: { x: deepArrays(5000) } } },
+    ],
+    ['messages[1]', { ...valid, messages: [valid.messages[0], deepArrays(5000)] }],
+    [
+      'providerOptions.openai.extra[0]',
+      { ...valid, providerOptions: { openai: { extra: deepArrays(5000) } } },
+    ],
+    ['metadata.x[0]', { ...valid, metadata: { x: deepArrays(5000) } }],
+  ])('names %s when arrays nest 5,000 deep, before anything recurses', (field, request) => {
+    expect(fieldOf(request)).toBe(field);
+  });
+
+  it('counts providerOptions.<provider> as the top of a wire body', () => {
+    const request = { ...valid, providerOptions: { openai: { extra: deepArrays(63) } } };
+    expect(fieldOf(request)).toBeUndefined();
+    request.providerOptions.openai.extra = deepArrays(64);
+    expect(fieldOf(request)).toBe('providerOptions.openai.extra[0]');
+  });
+
+  it.each(['gpt-4o\r\nx-injected: 1', 'gpt\u0000', 'a\tb', 'model\u007f', 'model\u0085'])(
+    'rejects the model name %j (control characters)',
+    (model) => {
+      expect(fieldOf({ ...valid, model })).toBe('model');
+    },
+  );
+
+  it('accepts non-Latin-1 model names (the gateway encodes them in headers)', () => {
+    expect(fieldOf({ ...valid, model: 'modèle-日本-🚀' })).toBeUndefined();
+  });
+
+  it('makes createBulwark().chat() fail with InvalidRequestError, not RangeError, and call nothing', async () => {
+    const provider = createEchoProvider('a');
+    const bulwark = createBulwark({ providers: [provider], models: { m: [{ provider: 'a', model: 'm1' }] } });
+    const call = bulwark.chat({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      tools: [{ name: 'look', parameters: { type: 'object', x: deepArrays(5000) } as never }],
+    });
+    const error = await call.catch((thrown: unknown) => thrown);
+    expect(InvalidRequestError.isInstance(error)).toBe(true);
+    expect((error as InvalidRequestError).field).toBe('tools[0].parameters.x[0]');
+    expect(provider.calls).toHaveLength(0);
   });
 });

@@ -1,8 +1,11 @@
 import { InvalidRequestError } from '../errors/errors.js';
 import type { ChatRequest, JSONSchema } from '../types/chat-request.js';
+import { checkJsonDepth } from './json-depth.js';
 
 const jsonSchemaTypes = new Set(['object', 'array', 'string', 'number', 'integer', 'boolean', 'null']);
 const toolNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
 
 function fail(field: string, expected: string, received: unknown): never {
   let shown: string;
@@ -82,13 +85,36 @@ function checkNumber(field: string, value: unknown, min: number, max: number, in
 }
 
 /**
+ * The nesting bound (`maxJsonDepth`), checked before anything walks the request: the request is level 1,
+ * each `providerOptions.<provider>` object counts as level 1 too (its members are top-level fields of
+ * the provider's wire body), so a gateway body within the bound is a normalized request within it.
+ */
+function checkDepth(request: Record<string, unknown>): void {
+  for (const key of Object.keys(request)) {
+    const value = request[key];
+    if (key === 'providerOptions' && isObject(value)) {
+      for (const provider of Object.keys(value)) {
+        checkJsonDepth(value[provider], { field: `providerOptions.${provider}`, startDepth: 1 });
+      }
+    } else {
+      checkJsonDepth(value, { field: key, startDepth: 2 });
+    }
+  }
+}
+
+/**
  * Validates a normalized request before any network call. Throws `InvalidRequestError` whose `field`
- * names the exact path (e.g. `messages[1].content[0].type`). Unknown fields are not an error.
+ * names the exact path (e.g. `messages[1].content[0].type`). Unknown fields are not an error. Arrays
+ * and objects may nest at most `maxJsonDepth` (64) levels.
  */
 export function validateChatRequest(request: ChatRequest): void {
   if (!isObject(request)) fail('request', 'an object', request);
+  checkDepth(request);
   if (typeof request.model !== 'string' || request.model.trim() === '')
     fail('model', 'a non-empty string', request.model);
+  // A model name travels into upstream requests, response headers and logs: no CR, LF or other control.
+  if (controlCharacters.test(request.model))
+    fail('model', 'a name without control characters (CR, LF, tab, NUL…)', request.model);
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
     fail('messages', 'a non-empty array', request.messages);
   }
