@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, createGzip, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isConnectionFailure } from '../errors/network.js';
 import { createNodeFetch } from './node-fetch.js';
 
 let server: Server;
@@ -10,8 +11,31 @@ const sockets = new Set<import('node:net').Socket>();
 let connections = 0;
 const seen: Array<{ method?: string; url?: string; headers: IncomingMessage['headers']; body: string }> = [];
 
+const compressors = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync } as const;
+type Encoding = keyof typeof compressors;
+// Incompressible enough that half the compressed bytes decode to some output but not to the end.
+const largeBody = JSON.stringify({
+  items: Array.from({ length: 4000 }, (_, index) => `${index}:${(index * 7919) % 10007}`),
+});
+
+/** Half of a compressed body, then the socket is destroyed (`/cut/<encoding>/<json|sse>`). */
+function cutCompressed(response: ServerResponse, encoding: Encoding, kind: string): void {
+  const whole = compressors[encoding](Buffer.from(kind === 'sse' ? `data: ${largeBody}\n\n` : largeBody));
+  response.writeHead(200, {
+    'content-type': kind === 'sse' ? 'text/event-stream' : 'application/json',
+    'content-encoding': encoding,
+  });
+  response.write(whole.subarray(0, Math.floor(whole.length / 2)));
+  setTimeout(() => response.socket?.destroy(), 5);
+}
+
 function route(request: IncomingMessage, response: ServerResponse, body: string): void {
   seen.push({ method: request.method, url: request.url, headers: request.headers, body });
+  const cut = /^\/cut\/(gzip|deflate|br)\/(json|sse)$/.exec(request.url ?? '');
+  if (cut) {
+    cutCompressed(response, cut[1] as Encoding, cut[2]!);
+    return;
+  }
   switch (request.url) {
     case '/json':
       response.writeHead(201, { 'content-type': 'application/json', 'x-request-id': 'req_1' });
@@ -21,6 +45,21 @@ function route(request: IncomingMessage, response: ServerResponse, body: string)
       response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       response.end(gzipSync(JSON.stringify({ zipped: true })));
       return;
+    case '/whole/deflate':
+    case '/whole/br': {
+      const encoding = request.url.slice('/whole/'.length) as Encoding;
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding });
+      response.end(compressors[encoding](JSON.stringify({ encoded: encoding })));
+      return;
+    }
+    case '/endless-gzip': {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      const gzip = createGzip();
+      gzip.pipe(response);
+      gzip.write('data: first\n\n');
+      gzip.flush();
+      return;
+    }
     case '/empty':
       response.writeHead(204);
       response.end();
@@ -166,6 +205,60 @@ describe('createNodeFetch', () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TypeError);
     expect(((error as Error).cause as { code?: string }).code).toBe('ECONNRESET');
+    nodeFetch.close();
+  });
+
+  describe.each(['gzip', 'deflate', 'br'] as const)('a %s answer cut mid-body', (encoding) => {
+    it('rejects the JSON read with the connection error', async () => {
+      const nodeFetch = createNodeFetch();
+      const started = Date.now();
+      const error = await nodeFetch(`${base}/cut/${encoding}/json`)
+        .then((response) => response.text())
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe('fetch failed');
+      expect(((error as Error).cause as { code?: string }).code).toBe('ECONNRESET');
+      expect(isConnectionFailure(error)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3000);
+      nodeFetch.close();
+    });
+
+    it('errors the streamed body with the connection error', async () => {
+      const nodeFetch = createNodeFetch();
+      const response = await nodeFetch(`${base}/cut/${encoding}/sse`);
+      const reader = response.body!.getReader();
+      let received = 0;
+      const error = await (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return undefined;
+          received += value.byteLength;
+        }
+      })().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as { code?: string }).code).toBe('ECONNRESET');
+      expect(isConnectionFailure(error)).toBe(true);
+      expect(received).toBeLessThan(largeBody.length);
+      nodeFetch.close();
+    });
+  });
+
+  it('decodes whole deflate and br answers', async () => {
+    const nodeFetch = createNodeFetch();
+    for (const encoding of ['deflate', 'br'] as const) {
+      expect(await (await nodeFetch(`${base}/whole/${encoding}`)).json()).toEqual({ encoded: encoding });
+    }
+    nodeFetch.close();
+  });
+
+  it('closes the socket when the consumer cancels a compressed body', async () => {
+    const nodeFetch = createNodeFetch();
+    const before = sockets.size;
+    const response = await nodeFetch(`${base}/endless-gzip`);
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+    await reader.cancel();
+    await waitFor(() => sockets.size === before);
     nodeFetch.close();
   });
 

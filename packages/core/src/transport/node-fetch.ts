@@ -5,7 +5,7 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { pipeline, Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 export interface NodeFetchOptions {
@@ -47,18 +47,29 @@ function abortError(signal: AbortSignal): unknown {
   return new DOMException('This operation was aborted', 'AbortError');
 }
 
-function decode(incoming: IncomingMessage): Readable {
-  switch (incoming.headers['content-encoding']) {
+function decoder(encoding: string | undefined): Transform | undefined {
+  switch (encoding) {
     case 'gzip':
     case 'x-gzip':
-      return incoming.pipe(createGunzip());
+      return createGunzip();
     case 'deflate':
-      return incoming.pipe(createInflate());
+      return createInflate();
     case 'br':
-      return incoming.pipe(createBrotliDecompress());
+      return createBrotliDecompress();
     default:
-      return incoming;
+      return undefined;
   }
+}
+
+/**
+ * The decoded body. `pipeline`, not `pipe`: a socket cut mid-body must error the decoder too (with
+ * `pipe` a truncated compressed answer never ends nor fails), and a consumer that stops reading the
+ * decoder must destroy the socket.
+ */
+function decode(incoming: IncomingMessage): Readable {
+  const transform = decoder(incoming.headers['content-encoding']);
+  if (!transform) return incoming;
+  return pipeline(incoming, transform, () => {});
 }
 
 const noBodyStatus = new Set([101, 103, 204, 205, 304]);
