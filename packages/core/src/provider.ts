@@ -1,9 +1,9 @@
 import type { Clock } from './clock/clock.js';
 import type { EventBus } from './events/event-bus.js';
 import type { Target } from './routing/target.js';
-import type { ChatRequest } from './types/chat-request.js';
-import type { AttemptRecord, ChatResponse } from './types/chat-response.js';
-import type { StreamEvent } from './types/stream-event.js';
+import type { ChatRequestV1 } from './types/chat-request.js';
+import type { AttemptRecord, ChatResponseV1 } from './types/chat-response.js';
+import type { StreamEventV1 } from './types/stream-event.js';
 import type { Logger } from './util/logger.js';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -31,10 +31,11 @@ export interface CacheControl {
 }
 
 /**
- * Everything a middleware or provider gets besides the request. Created once per call by the client;
- * the router derives one per target (with `target` set). Treat it as read-only except `trail` and `state`.
+ * Everything a middleware or provider gets besides the request, version 1 of the contract. Created
+ * once per call by the client; the router derives one per target (with `target` set). Treat it as
+ * read-only except `trail` and `state`. `CallContext` names the current version.
  */
-export interface CallContext {
+export interface CallContextV1 {
   /** Unique id of the logical call (stable across attempts and fallbacks). */
   callId: string;
   /** Aborts when the caller aborts, the deadline passes or a middleware cancels. Every layer must honour it. */
@@ -56,6 +57,9 @@ export interface CallContext {
   state: Map<symbol | string, unknown>;
 }
 
+/** The current version of the call context (today `CallContextV1`). */
+export type CallContext = CallContextV1;
+
 /** What a provider can do. Routers and validators read it; nothing is assumed when a flag is absent. */
 export interface ProviderCapabilities {
   streaming: boolean;
@@ -68,17 +72,25 @@ export interface ProviderCapabilities {
   embeddings?: boolean;
 }
 
-export interface EmbeddingRequest {
+/** An embedding request, version 1 of the payload contract. */
+export interface EmbeddingRequestV1 {
   model: string;
   input: string[];
   dimensions?: number;
 }
 
-export interface EmbeddingResponse {
+/** The current version of the embedding request (today `EmbeddingRequestV1`). */
+export type EmbeddingRequest = EmbeddingRequestV1;
+
+/** An embedding answer, version 1 of the payload contract. */
+export interface EmbeddingResponseV1 {
   model: string;
   embeddings: number[][];
   usage?: { inputTokens: number };
 }
+
+/** The current version of the embedding answer (today `EmbeddingResponseV1`). */
+export type EmbeddingResponse = EmbeddingResponseV1;
 
 /**
  * A provider plugin (version 1 of the contract). Map the normalized request to the provider's API,
@@ -94,10 +106,10 @@ export interface ProviderV1 {
   readonly capabilities: ProviderCapabilities;
   /** Models this provider is known to serve, when it can say (used for pass-through routing). */
   readonly models?: readonly string[];
-  complete(request: ChatRequest, context: CallContext): Promise<ChatResponse>;
+  complete(request: ChatRequestV1, context: CallContextV1): Promise<ChatResponseV1>;
   /** Events in order; throws on failure. Returning early (break) must abort the upstream request. */
-  stream(request: ChatRequest, context: CallContext): AsyncIterable<StreamEvent>;
-  embed?(request: EmbeddingRequest, context: CallContext): Promise<EmbeddingResponse>;
+  stream(request: ChatRequestV1, context: CallContextV1): AsyncIterable<StreamEventV1>;
+  embed?(request: EmbeddingRequestV1, context: CallContextV1): Promise<EmbeddingResponseV1>;
   /** Releases sockets and timers. */
   close?(): MaybePromise<void>;
 }

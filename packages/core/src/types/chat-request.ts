@@ -83,7 +83,11 @@ export type ResponseFormat =
   | { type: 'json' }
   | { type: 'json_schema'; name: string; schema: JSONSchema; description?: string; strict?: boolean };
 
-export interface ChatRequest {
+/**
+ * A chat request, version 1 of the payload contract. Providers and middleware written against
+ * `ChatRequestV1` keep compiling when a later version is added; `ChatRequest` names the current one.
+ */
+export interface ChatRequestV1 {
   /** A model alias configured in Bulwark, or a provider's model name. */
   model: string;
   /** The conversation. System messages may appear anywhere; providers that take one system prompt join them. */
@@ -108,3 +112,6 @@ export interface ChatRequest {
    */
   providerOptions?: Record<string, Record<string, unknown>>;
 }
+
+/** The current version of the chat request (today `ChatRequestV1`). */
+export type ChatRequest = ChatRequestV1;

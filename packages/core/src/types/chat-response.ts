@@ -52,7 +52,10 @@ export interface AttemptRecord {
   local?: boolean;
 }
 
-export interface ChatResponse {
+/**
+ * A complete chat answer, version 1 of the payload contract. `ChatResponse` names the current version.
+ */
+export interface ChatResponseV1 {
   /** The provider's response id. */
   id: string;
   /** The provider plugin instance that answered (its configured name). */
@@ -73,3 +76,6 @@ export interface ChatResponse {
   /** The provider's request id (for support tickets). */
   requestId?: string;
 }
+
+/** The current version of the chat answer (today `ChatResponseV1`). */
+export type ChatResponse = ChatResponseV1;

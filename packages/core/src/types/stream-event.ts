@@ -1,11 +1,14 @@
 import type { CacheStatus, FinishReason, RateLimitInfo, Usage } from './chat-response.js';
 
 /**
- * Events of a streamed call. A well-formed stream is: one `start`, any number of `text-delta` and
- * `tool-call-delta`, at most one `usage`, then one `finish`. Errors are thrown from the iterator, never
- * sent as events, so a stream that ends without `finish` was cut.
+ * Events of a streamed call, version 1 of the payload contract. A well-formed stream is: one `start`,
+ * any number of `text-delta` and `tool-call-delta`, at most one `usage`, then one `finish`. Errors are
+ * thrown from the iterator, never sent as events, so a stream that ends without `finish` was cut.
  */
-export type StreamEvent = StreamStartEvent | TextDeltaEvent | ToolCallDeltaEvent | UsageEvent | FinishEvent;
+export type StreamEventV1 = StreamStartEvent | TextDeltaEvent | ToolCallDeltaEvent | UsageEvent | FinishEvent;
+
+/** The current version of the stream events (today `StreamEventV1`). */
+export type StreamEvent = StreamEventV1;
 
 /** Preamble: who is answering. Retry holds it back until the first content delta. */
 export interface StreamStartEvent {
