@@ -14,7 +14,8 @@ import {
 } from '@bulwark/core';
 import { createMockProvider, type MockProviderOptions } from '@bulwark/provider-mock';
 import { describe, expect, it } from 'vitest';
-import { type CacheOptions, createCache } from './cache-middleware.js';
+import { type CacheOptions, createCache, maxTtlSeconds } from './cache-middleware.js';
+import { canonicalJson } from './canonical-json.js';
 import { plugin } from './plugin.js';
 
 const ask = (text: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
@@ -366,6 +367,9 @@ describe('createCache: per-call control and policy', () => {
     expect(() => createCache({ backend: createMemoryCache(), models: { m: { ttlSeconds: -1 } } })).toThrow(
       /models\.m\.ttlSeconds/,
     );
+    expect(() => createCache({ backend: createMemoryCache(), ttlSeconds: maxTtlSeconds + 1 })).toThrow(
+      /ttlSeconds must be a positive number of seconds, at most 31536000/,
+    );
     expect(() => createCache({ backend: {} as CacheBackendV1 })).toThrow(/backend/);
     expect(() => createCache({ backend: createMemoryCache(), maxEntryBytes: 1.5 })).toThrow(/maxEntryBytes/);
   });
@@ -379,7 +383,13 @@ describe('createCache: per-call control and policy', () => {
     await expect(bulwark.chat(ask('ttl'), { cache: { ttlSeconds: Number.NaN } })).rejects.toMatchObject({
       field: 'cache.ttlSeconds',
     });
-    expect(mock.callCount).toBe(0);
+    await expect(bulwark.chat(ask('ttl'), { cache: { ttlSeconds: 1e20 } })).rejects.toMatchObject({
+      field: 'cache.ttlSeconds',
+    });
+    await expect(bulwark.chat(ask('ttl'), { cache: { ttlSeconds: maxTtlSeconds } })).resolves.toMatchObject({
+      cache: 'miss',
+    });
+    expect(mock.callCount).toBe(1);
   });
 });
 
@@ -695,6 +705,17 @@ describe('cache plugin', () => {
     ).rejects.toThrow(/maxBites/);
     await expect(registry.create('middleware', 'cache', { ttlSeconds: 'long' }, 'cache')).rejects.toThrow(
       /cache\.ttlSeconds/,
+    );
+  });
+});
+
+describe('canonical keys of hostile requests', () => {
+  it('refuses to key a value nested deeper than 256 levels instead of overflowing the stack', async () => {
+    const deep = JSON.parse(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+    expect(() => canonicalJson({ deep })).toThrow(TypeError);
+    expect(() => canonicalJson({ deep })).toThrow(/nested more than 256 levels/);
+    expect(canonicalJson(JSON.parse(`${'['.repeat(200)}${']'.repeat(200)}`))).toBe(
+      `${'['.repeat(200)}${']'.repeat(200)}`,
     );
   });
 });

@@ -104,11 +104,19 @@ interface Plan {
 
 const defaultFinishReasons: readonly FinishReason[] = ['stop', 'tool_calls'];
 
+/**
+ * The longest TTL the cache accepts: 365 days. Backends keep expiry times in milliseconds (Redis
+ * refuses a `PX` past its range; a timer past 2^31 ms fires at once), and no answer stays right longer.
+ */
+export const maxTtlSeconds = 365 * 24 * 60 * 60;
+
+const validTtl = (value: number): boolean => Number.isFinite(value) && value > 0 && value <= maxTtlSeconds;
+
 function checkTtl(value: number | undefined, path: string): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+  if (value !== undefined && !validTtl(value)) {
     throw new ConfigError({
       path,
-      message: `${path} must be a positive number of seconds (got ${String(value)})`,
+      message: `${path} must be a positive number of seconds, at most ${maxTtlSeconds} (365 days) (got ${String(value)})`,
     });
   }
 }
@@ -181,10 +189,10 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     const policy = policyFor(request.model);
     const control = context.cacheControl;
     const overrideTtl = control?.ttlSeconds;
-    if (overrideTtl !== undefined && !(Number.isFinite(overrideTtl) && overrideTtl > 0)) {
+    if (overrideTtl !== undefined && !validTtl(overrideTtl)) {
       throw new InvalidRequestError({
         field: 'cache.ttlSeconds',
-        message: `Invalid request: cache.ttlSeconds must be a positive number of seconds (got ${String(overrideTtl)})`,
+        message: `Invalid request: cache.ttlSeconds must be a positive number of seconds, at most ${maxTtlSeconds} (got ${String(overrideTtl)})`,
       });
     }
     const ttl = overrideTtl ?? policy.ttlSeconds ?? ttlSeconds;

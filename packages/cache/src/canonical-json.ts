@@ -2,13 +2,19 @@
  * JSON with object keys sorted at every depth, so two values that differ only in key order produce the
  * same text. `undefined` members are left out (as `JSON.stringify` does), so an absent option and an
  * option set to `undefined` are the same request. Throws `TypeError` on values JSON cannot express
- * (bigint, functions, cycles).
+ * (bigint, functions, cycles, more than 256 levels of nesting).
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, new Set());
+  return write(value, new Set(), 0);
 }
 
-function write(value: unknown, path: Set<object>): string {
+/**
+ * Deeper values are refused (a `TypeError`, so the cache bypasses the request) before the recursion
+ * can overflow the stack. Validated requests nest at most 64 levels (core's `maxJsonDepth`).
+ */
+const maxDepth = 256;
+
+function write(value: unknown, path: Set<object>, depth: number): string {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -25,6 +31,8 @@ function write(value: unknown, path: Set<object>): string {
   }
   if (value === null) return 'null';
   if (path.has(value)) throw new TypeError('cannot canonicalize a value that contains itself');
+  if (depth >= maxDepth)
+    throw new TypeError(`cannot canonicalize a value nested more than ${maxDepth} levels`);
   path.add(value);
   let out: string;
   if (Array.isArray(value)) {
@@ -32,7 +40,7 @@ function write(value: unknown, path: Set<object>): string {
     for (let index = 0; index < value.length; index += 1) {
       if (index > 0) out += ',';
       const item = value[index];
-      out += item === undefined ? 'null' : write(item, path);
+      out += item === undefined ? 'null' : write(item, path, depth + 1);
     }
     out += ']';
   } else {
@@ -47,7 +55,7 @@ function write(value: unknown, path: Set<object>): string {
       first = false;
       out += JSON.stringify(key);
       out += ':';
-      out += write(member, path);
+      out += write(member, path, depth + 1);
     }
     out += '}';
   }

@@ -1,7 +1,7 @@
 export type { CacheKeyOptions } from './cache-key.js';
 export { canonicalRequest, computeCacheKey } from './cache-key.js';
 export type { CacheMiddleware, CacheOptions, CachePolicy, CacheStats } from './cache-middleware.js';
-export { createCache } from './cache-middleware.js';
+export { createCache, maxTtlSeconds } from './cache-middleware.js';
 export type { CachedEntry } from './cached-entry.js';
 export { CorruptEntryError, decodeEntry, encodeEntry, entryToEvents } from './cached-entry.js';
 export { canonicalJson } from './canonical-json.js';

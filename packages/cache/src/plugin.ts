@@ -1,12 +1,12 @@
 import type { PluginDescriptor } from '@bulwark/core';
 import { z } from 'zod';
-import { type CacheOptions, createCache } from './cache-middleware.js';
+import { type CacheOptions, createCache, maxTtlSeconds } from './cache-middleware.js';
 
 const finishReason = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'other']);
 
 const policySchema = z.strictObject({
   enabled: z.boolean().optional(),
-  ttlSeconds: z.number().positive().optional(),
+  ttlSeconds: z.number().positive().max(maxTtlSeconds).optional(),
   deterministicOnly: z.boolean().optional(),
   storeFinishReasons: z.array(finishReason).optional(),
 });
@@ -18,7 +18,7 @@ const policySchema = z.strictObject({
 export const cacheConfigSchema = z.looseObject({
   /** The cache backend plugin (kind `cache`): `memory` (default) or `redis`. */
   plugin: z.string().min(1).default('memory'),
-  ttlSeconds: z.number().positive().optional(),
+  ttlSeconds: z.number().positive().max(maxTtlSeconds).optional(),
   shared: z.boolean().optional(),
   coalesce: z.boolean().optional(),
   maxEntryBytes: z.number().int().positive().optional(),
