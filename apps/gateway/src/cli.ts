@@ -4,7 +4,12 @@ import { BulwarkError, createEventBus, createJsonLogger, redactSecrets, systemCl
 import { stringify as toYaml } from 'yaml';
 import type { GatewayConfigInput } from './config/config-schema.js';
 import { defaultConfig } from './config/default-config.js';
-import { readConfigFile, substituteEnv, validateGatewayConfig } from './config/load-config.js';
+import {
+  configMaxBytesFrom,
+  readConfigFile,
+  substituteEnv,
+  validateGatewayConfig,
+} from './config/load-config.js';
 import { startGateway } from './gateway.js';
 import { buildPlan } from './plan/build-plan.js';
 
@@ -57,7 +62,10 @@ function version(): string {
 }
 
 function loadRaw(file: string | undefined): { raw: GatewayConfigInput; source: string } {
-  if (file) return { raw: readConfigFile(file) as GatewayConfigInput, source: file };
+  if (file) {
+    const raw = readConfigFile(file, { maxBytes: configMaxBytesFrom(process.env) });
+    return { raw: raw as GatewayConfigInput, source: file };
+  }
   return { raw: defaultConfig(process.env), source: 'built-in default' };
 }
 
@@ -96,7 +104,8 @@ async function serve(flags: Flags): Promise<void> {
 async function checkConfig(flags: Flags): Promise<void> {
   const file = flags.positional[1];
   if (!file) fail(`check-config needs a FILE\n${usage}`);
-  const config = validateGatewayConfig(substituteEnv(readConfigFile(file), process.env));
+  const raw = readConfigFile(file, { maxBytes: configMaxBytesFrom(process.env) });
+  const config = validateGatewayConfig(substituteEnv(raw, process.env));
   const logger = createJsonLogger({ level: 'error' });
   const plan = await buildPlan(config, { logger, events: createEventBus({ logger }), clock: systemClock });
   try {

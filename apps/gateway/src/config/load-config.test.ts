@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createEventBus, type PluginDescriptor, silentLogger, systemClock } from '@bulwark/core';
@@ -7,7 +7,15 @@ import { z } from 'zod';
 import { createGateway } from '../gateway.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { echoProviderPlugin } from '../test-helpers/echo-provider.js';
-import { loadConfigFile, parseConfigText, substituteEnv, validateGatewayConfig } from './load-config.js';
+import {
+  configMaxBytesFrom,
+  defaultConfigMaxBytes,
+  loadConfigFile,
+  parseConfigText,
+  readConfigFile,
+  substituteEnv,
+  validateGatewayConfig,
+} from './load-config.js';
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -69,6 +77,40 @@ describe('config loading', () => {
       expect.stringMatching(/^models\.smart\[0\]\.model: got undefined; expected string/),
     );
     expect(lines).toContainEqual(expect.stringMatching(/^limiter\.store: got 7; expected string/));
+  });
+
+  it('refuses a config file over the size cap without reading it, naming the file and the limit', () => {
+    expect(defaultConfigMaxBytes).toBe(1024 * 1024);
+    const file = join(directory, 'huge.yaml');
+    // A sparse 3 GB file: the cap must be checked before anything is read.
+    const descriptor = openSync(file, 'w');
+    writeSync(descriptor, 'x', 3 * 1024 ** 3);
+    closeSync(descriptor);
+    const before = process.memoryUsage().rss;
+    let error: ConfigError;
+    try {
+      error = configError(() => loadConfigFile(file, {}));
+    } finally {
+      rmSync(file);
+    }
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    expect(error.message).toContain(file);
+    expect(error.message).toContain(`${3 * 1024 ** 3 + 1} bytes, over the limit of 1048576 bytes`);
+    expect(error.message).toContain('BULWARK_CONFIG_MAX_BYTES');
+  });
+
+  it('takes the cap from BULWARK_CONFIG_MAX_BYTES and applies it to the bytes read too', () => {
+    const file = join(directory, 'small.yaml');
+    writeFileSync(file, 'providers: { main: { plugin: mock } }\n');
+    expect(loadConfigFile(file, { BULWARK_CONFIG_MAX_BYTES: '64' }).providers.main?.plugin).toBe('mock');
+    expect(() => loadConfigFile(file, { BULWARK_CONFIG_MAX_BYTES: '16' })).toThrow(
+      /small\.yaml is 38 bytes, over the limit of 16 bytes/,
+    );
+    expect(() => configMaxBytesFrom({ BULWARK_CONFIG_MAX_BYTES: '1mb' })).toThrow(/BULWARK_CONFIG_MAX_BYTES/);
+    // A device reports no size; the read itself stops at the cap.
+    expect(() => readConfigFile('/dev/zero', { maxBytes: 1024 })).toThrow(
+      /\/dev\/zero is larger than the limit of 1024 bytes/,
+    );
   });
 
   it('rejects invalid YAML with the file name', () => {

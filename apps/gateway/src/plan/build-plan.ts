@@ -14,6 +14,7 @@ import {
   type PluginRegistry,
   type ProviderV1,
   type RoutingStrategyV1,
+  redactSecrets,
   registerSecret,
   stageOrder,
   suggestedPackage,
@@ -22,7 +23,7 @@ import {
 import type { GatewayConfig } from '../config/config-schema.js';
 import { describeIssue } from '../config/load-config.js';
 import { builtinPlugins } from './builtin-plugins.js';
-import { maskSecrets } from './mask-secrets.js';
+import { createMasker, maskConfig, maskConfigError } from './mask-secrets.js';
 
 /**
  * The middleware sections of the config, in pipeline order, with the plugin that serves each.
@@ -95,12 +96,13 @@ const defaultTotalMs = 120_000;
 
 type Closable = { close?: () => unknown; dispose?: () => unknown };
 
-/** Restates a plugin's config error with the value found at each path. */
+/** Restates a plugin's config error with the value found at each path, secrets and `${env:…}` values masked. */
 function withValues(error: unknown, config: unknown): unknown {
   if (!ConfigError.isInstance(error)) return error;
+  const shown = maskConfig(config);
   const issues = error.issues.map((issue) => ({
     path: issue.path,
-    message: describeIssue(maskSecrets(config), issue.path, issue.message.replace(`${issue.path}: `, '')),
+    message: redactSecrets(describeIssue(shown, issue.path, issue.message.replace(`${issue.path}: `, ''))),
   }));
   return new ConfigError({
     path: error.path,
@@ -184,7 +186,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
         throw new ConfigError({
           path: `${path}.plugin`,
           message: describeIssue(
-            config,
+            maskConfig(config),
             `${path}.plugin`,
             `one of ${available.join(', ') || '(no provider plugin installed)'}, or a provider from a package listed under "plugins"`,
           ),
@@ -205,7 +207,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
         throw new ConfigError({
           path: `${path}.provider`,
           message: describeIssue(
-            config,
+            maskConfig(config),
             `${path}.provider`,
             `one of the configured providers: ${providerNames.join(', ')}`,
           ),
@@ -252,10 +254,11 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     }
   } catch (error) {
     await closeAll(created);
-    throw error;
+    throw maskConfigError(error, config);
   }
 
   const ordered = sortMiddleware(middleware);
+  const maskSecrets = createMasker(config);
   const redis = new Set<string>();
   for (const { section } of middlewareSections) collectRedisUrls(config[section], redis);
   return {
@@ -274,15 +277,16 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     caching: ordered.some((entry) => entry.section === 'cache'),
     describe: () => ({
       server: {
-        host: config.server.host,
+        host: maskSecrets(config.server.host) as string,
         port: config.server.port,
         bodyLimitBytes: config.server.bodyLimit,
         drainTimeoutMs: config.server.drainTimeoutMs,
       },
       auth: {
         enabled: config.auth !== undefined,
-        tenants: (config.auth?.keys ?? []).map((key, index) =>
-          typeof key === 'string' ? `key-${index}` : (key.name ?? `key-${index}`),
+        tenants: (config.auth?.keys ?? []).map(
+          (key, index) =>
+            maskSecrets(typeof key === 'string' ? `key-${index}` : (key.name ?? `key-${index}`)) as string,
         ),
       },
       plugins: {
@@ -308,7 +312,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
         Object.entries(config.models).map(([alias, value]) => [
           alias,
           (Array.isArray(value) ? value : value.targets).map(
-            (target) => `${target.provider}/${target.model}`,
+            (target) => `${target.provider}/${maskSecrets(target.model) as string}`,
           ),
         ]),
       ),
@@ -331,11 +335,20 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
   };
 }
 
+/** The plugin kind of each section's `store: { plugin, … }`. */
+const storeKinds: Record<string, PluginKind> = {
+  cache: 'cache',
+  limiter: 'limiter-store',
+  breaker: 'breaker-store',
+  budget: 'spend-store',
+};
+
 /**
- * Backends named inside sections (`cache.plugin: redis`, `limiter.store: redis`) come from their
- * conventional package (`@bulwark/cache-redis`, `@bulwark/limiter-redis`); import that one package
- * when it is not registered yet, so it needs no `plugins:` entry. Nothing else is scanned. When the
- * import fails, creating the section reports the missing plugin with the package to install.
+ * Stores named inside sections (`store: { plugin: redis, … }`) come from their conventional package
+ * (`@bulwark/cache-redis` for the cache, `@bulwark/redis-stores` for the limiter, breaker and budget);
+ * import that one package when it is not registered yet, so it needs no `plugins:` entry. Nothing else
+ * is scanned. When the import fails, creating the section reports the missing plugin with the package
+ * to install. The section's plugin creates its store through the registry by kind.
  */
 async function preloadReferencedPackages(
   config: GatewayConfig,
@@ -343,10 +356,12 @@ async function preloadReferencedPackages(
   importer: BuildPlanOptions['importer'],
 ): Promise<void> {
   const wanted: Array<[PluginKind, string]> = [];
-  if (config.cache && config.cache.plugin !== 'memory') wanted.push(['cache', config.cache.plugin]);
-  if (config.limiter && config.limiter.store !== 'memory') wanted.push(['store', config.limiter.store]);
-  const breakerStore = config.breaker ? (config.breaker as { store?: unknown }).store : undefined;
-  if (typeof breakerStore === 'string' && breakerStore !== 'memory') wanted.push(['store', breakerStore]);
+  for (const [section, kind] of Object.entries(storeKinds)) {
+    const value = config[section as keyof GatewayConfig] as { store?: { plugin?: unknown }; plugin?: unknown };
+    // `cache.plugin` is the deprecated spelling of `cache.store.plugin`.
+    const name = value ? (value.store?.plugin ?? (section === 'cache' ? value.plugin : undefined)) : undefined;
+    if (typeof name === 'string' && name !== 'memory') wanted.push([kind, name]);
+  }
   for (const [kind, name] of wanted) {
     if (registry.has(kind, name)) continue;
     try {

@@ -1,6 +1,17 @@
-import { redactSecrets } from '@bulwark/core';
+import { ConfigError, redactSecrets } from '@bulwark/core';
+import { type EnvSubstitutions, envSubstitutionsOf } from '../config/env-substitutions.js';
 
-const secretKeyPattern = /key|secret|token|password|authorization|credential/i;
+/**
+ * Keys whose values are secrets wherever they sit (and every value below them): `key`, `keys`,
+ * `apiKey`, `x-api-key`, `*secret*`, `*token` (not `maxTokens`), `*password*`, `authorization`,
+ * `*credential*`, `cookie`.
+ */
+const secretKeyPattern = /keys?$|secret|token$|password|passwd|authorization|credential|cookie/i;
+
+/** True when a config key holds a secret (see `secretKeyPattern`). */
+export function isSecretKey(key: string): boolean {
+  return secretKeyPattern.test(key);
+}
 
 /** A URL with its password (and username) replaced, so `redis://:pw@host` prints as `redis://***@host`. */
 export function maskUrl(text: string): string {
@@ -16,17 +27,107 @@ export function maskUrl(text: string): string {
   }
 }
 
-/** A copy of `value` fit to print: secret-named fields replaced, URL credentials and key shapes masked. */
-export function maskSecrets(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') {
-    if (key !== '' && secretKeyPattern.test(key)) return '[REDACTED]';
-    return redactSecrets(maskUrl(value));
+const pureReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
+
+/** Shortest environment value masked inside a longer string (shorter ones only when they are the whole string). */
+const minimumEmbeddedLength = 8;
+
+function maskEnvValues(text: string, substitutions: EnvSubstitutions | undefined): string {
+  if (!substitutions) return text;
+  const whole = substitutions.values.get(text);
+  if (whole !== undefined) return whole;
+  let result = text;
+  for (const [value, reference] of substitutions.values) {
+    if (value.length >= minimumEmbeddedLength && result.includes(value))
+      result = result.split(value).join(reference);
   }
-  if (Array.isArray(value)) return value.map((item) => maskSecrets(item, key));
-  if (typeof value === 'object' && value !== null) {
-    const result: Record<string, unknown> = {};
-    for (const [name, item] of Object.entries(value)) result[name] = maskSecrets(item, name);
-    return result;
+  return result;
+}
+
+/**
+ * A copy of `value` fit to print: every scalar under a secret-named key replaced by `[REDACTED]`,
+ * values from `${env:…}` replaced by the reference as written, URL credentials and key shapes masked.
+ */
+export function maskSecrets(value: unknown, key = '', substitutions?: EnvSubstitutions): unknown {
+  return maskAt(value, key, '', substitutions);
+}
+
+function maskAt(
+  value: unknown,
+  key: string,
+  path: string,
+  substitutions: EnvSubstitutions | undefined,
+): unknown {
+  const written = path === '' ? undefined : substitutions?.paths.get(path);
+  if (written !== undefined && typeof value !== 'object') {
+    // The reference as written (`${env:KEY}`); under a secret key only when nothing literal surrounds it.
+    if (key !== '' && isSecretKey(key)) return pureReference.test(written) ? written : '[REDACTED]';
+    return redactSecrets(maskUrl(written));
   }
-  return value;
+  if (value === null || value === undefined) return value;
+  if (typeof value !== 'object') {
+    if (key !== '' && isSecretKey(key)) return '[REDACTED]';
+    if (typeof value !== 'string') return value;
+    return redactSecrets(maskUrl(maskEnvValues(value, substitutions)));
+  }
+  if (Array.isArray(value))
+    return value.map((item, index) => maskAt(item, key, `${path}[${index}]`, substitutions));
+  const result: Record<string, unknown> = {};
+  for (const [name, item] of Object.entries(value)) {
+    result[name] = maskAt(item, name, path === '' ? name : `${path}.${name}`, substitutions);
+  }
+  return result;
+}
+
+/**
+ * Text (an error message) with every value of `substitutions` replaced by its reference: values of 8
+ * characters or more wherever they appear, shorter ones where they stand quoted (`"abc"`), the way
+ * error messages show values.
+ */
+export function maskEnvText(text: string, substitutions: EnvSubstitutions | undefined): string {
+  if (!substitutions) return text;
+  let result = text;
+  for (const [value, reference] of substitutions.values) {
+    const target = value.length >= minimumEmbeddedLength ? value : JSON.stringify(value);
+    const replacement = value.length >= minimumEmbeddedLength ? reference : JSON.stringify(reference);
+    if (result.includes(target)) result = result.split(target).join(replacement);
+  }
+  return result;
+}
+
+/** A whole config (raw or validated) made printable, with the `${env:…}` substitutions behind it. */
+export function maskConfig(config: unknown, substitutions = envSubstitutionsOf(config)): unknown {
+  return maskAt(config, '', '', substitutions);
+}
+
+/** A masker for parts of one config: values from its `${env:…}` substitutions are masked wherever they appear. */
+export function createMasker(config: unknown): (value: unknown) => unknown {
+  const substitutions = envSubstitutionsOf(config);
+  return (value) => maskAt(value, '', '', substitutions);
+}
+
+/**
+ * An error about a config with every `${env:…}` value in its message (and issues) replaced by its
+ * reference. A `ConfigError` whose text changed is rebuilt without its cause: the cause still holds
+ * the value, and whoever logs the error with its causes would print it.
+ */
+export function maskConfigError(error: unknown, config: unknown): unknown {
+  const substitutions = envSubstitutionsOf(config);
+  if (!substitutions || !(error instanceof Error)) return error;
+  const message = maskEnvText(error.message, substitutions);
+  if (ConfigError.isInstance(error)) {
+    const issues = error.issues.map((issue) => ({
+      path: issue.path,
+      message: maskEnvText(issue.message, substitutions),
+    }));
+    const changed =
+      message !== error.message ||
+      issues.some((issue, index) => issue.message !== error.issues[index]?.message);
+    return changed ? new ConfigError({ path: error.path, issues, message }) : error;
+  }
+  if (message !== error.message) {
+    error.message = message;
+    if (error.stack) error.stack = maskEnvText(error.stack, substitutions);
+  }
+  return error;
 }
