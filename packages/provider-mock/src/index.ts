@@ -1,15 +1,10 @@
 export type { MockAnswer } from './mock-answer.js';
 export { answerFor, estimateTokens, exampleForSchema, hashText, promptText } from './mock-answer.js';
+export type { MockBehavior, MockStep, MockWindow } from './mock-behavior.js';
+export type { MockCallRecord } from './mock-call-log.js';
 export type { MockErrorCode, MockErrorInput } from './mock-errors.js';
 export { createMockError, mockErrorCodes } from './mock-errors.js';
-export type {
-  MockBehavior,
-  MockCallRecord,
-  MockProvider,
-  MockProviderOptions,
-  MockStep,
-  MockWindow,
-} from './mock-provider.js';
+export type { MockProvider, MockProviderOptions } from './mock-provider.js';
 export { createMockProvider } from './mock-provider.js';
 export type { MockProviderConfig } from './plugin.js';
 export { mockProviderConfigSchema, plugin } from './plugin.js';
