@@ -89,7 +89,7 @@ export { formatPath } from './registry/standard-schema.js';
 export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
 export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';
-export type { ModelAlias, Target } from './routing/target.js';
+export type { CallRoute, ModelAlias, Target } from './routing/target.js';
 export { targetId } from './routing/target.js';
 export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
 export type { NodeFetch, NodeFetchOptions } from './transport/node-fetch.js';

@@ -1,6 +1,6 @@
 import type { Clock } from './clock/clock.js';
 import type { EventBus } from './events/event-bus.js';
-import type { Target } from './routing/target.js';
+import type { CallRoute, Target } from './routing/target.js';
 import type { ChatRequestV1 } from './types/chat-request.js';
 import type { AttemptRecord, ChatResponseV1 } from './types/chat-response.js';
 import type { StreamEventV1 } from './types/stream-event.js';
@@ -49,7 +49,16 @@ export interface CallContextV1 {
   cacheControl?: CacheControl;
   /** Whether the call streams (lets shared code pick the right path). */
   stream: boolean;
-  /** The target being tried. Set below the router; absent above it. */
+  /**
+   * Where the call goes: the model asked for, the alias it names and the alias's targets. Set by the
+   * client before any middleware runs (absent only when the model resolves to nothing, which the router
+   * then reports), so call-level middleware (budget, cache, observe) can price and label by target.
+   */
+  route?: CallRoute;
+  /**
+   * The target of the current attempt. Set below the router (on the context each attempt gets); absent
+   * above it. Call-level middleware see each attempt's target in `trail`.
+   */
   target?: Target;
   /** Attempts so far, in order; shared by all targets of the call. */
   trail: AttemptRecord[];

@@ -58,7 +58,6 @@ function setup(
     events,
     logger,
   });
-  budget.useTargets((model) => bulwark.resolve(model).targets);
   return { bulwark, budget, mock, clock, exceeded, logger };
 }
 
@@ -212,7 +211,7 @@ describe('createBudget', () => {
     await lenient.bulwark.chat({ ...request, model: 'unknown' });
   });
 
-  it('prices the dearest target when it knows the alias targets', async () => {
+  it('prices the dearest target of the alias, read from the route on the call context', async () => {
     const clock = createVirtualClock(Date.UTC(2025, 0, 15));
     const mock = createMockProvider({
       name: 'main',
@@ -228,11 +227,36 @@ describe('createBudget', () => {
     const budget = createBudget({
       prices: { prices: { ...prices.prices, 'dear-model': { input: 100, output: 100 } } },
       maxRequestCostUsd: perCall * 2,
-      targetsOf: (model) => bulwark.resolve(model).targets,
     });
     const bulwark = createBulwark({ providers: [mock], models, middleware: [budget], clock });
     await expect(bulwark.chat({ ...request, model: 'mixed' })).rejects.toMatchObject({ budget: 'request' });
     expect(mock.callCount).toBe(0);
+  });
+
+  it('prices by targetsOf when a call carries no route (the middleware run outside createBulwark)', async () => {
+    const budget = createBudget({
+      prices,
+      budgets: [{ scope: 'global', window: 'day', limitUsd: 1 }],
+      targetsOf: (model) => (model === 'house' ? [{ provider: 'main', model: 'priced-model' }] : undefined),
+    });
+    const context = {
+      callId: 'c1',
+      signal: new AbortController().signal,
+      clock: createVirtualClock(Date.UTC(2025, 0, 15)),
+      logger: captureLogger(),
+      events: createEventBus(),
+      metadata: {},
+      stream: false,
+      trail: [],
+      state: new Map(),
+    };
+    const answer = { text: 'ok', usage: exactUsage, provider: 'main', model: 'priced-model' } as never;
+    await expect(budget.complete!({ ...request, model: 'house' }, context, async () => answer)).resolves.toBe(
+      answer,
+    );
+    await expect(
+      budget.complete!({ ...request, model: 'elsewhere' }, context, async () => answer),
+    ).rejects.toThrow(/No price for elsewhere/);
   });
 
   it('lets exactly 10 of 100 concurrent calls through a budget for 10 (memory store)', async () => {

@@ -201,6 +201,71 @@ describe('createBulwark', () => {
     expect(counts).toEqual({ call: 1, target: 2 });
   });
 
+  it('puts the route on the context before call-level middleware run, and each attempt target below the router', async () => {
+    const seen: Array<{ route: unknown; trail?: string[] }> = [];
+    const attempts: string[] = [];
+    const callLevel: MiddlewareV1 = {
+      specificationVersion: 'v1',
+      name: 'see-route',
+      stage: 'budget',
+      async complete(request, context, next) {
+        const route = context.route;
+        const response = await next(request, context);
+        seen.push({ route, trail: context.trail.map((attempt) => `${attempt.provider}/${attempt.model}`) });
+        return response;
+      },
+      async *stream(request, context, next) {
+        seen.push({ route: context.route });
+        yield* next(request, context);
+      },
+    };
+    const targetLevel: MiddlewareV1 = {
+      specificationVersion: 'v1',
+      name: 'see-target',
+      stage: 'custom',
+      level: 'target',
+      complete(request, context, next) {
+        attempts.push(`${context.target?.provider}/${context.target?.model} route=${context.route?.alias}`);
+        return next(request, context);
+      },
+    };
+    const fallback = { provider: 'b', model: 'careful' };
+    const bulwark = createBulwark({
+      providers: [createEchoProvider('a', [new ServerError({})]), createEchoProvider('b')],
+      models: {
+        smart: {
+          targets: [
+            { provider: 'a', model: 'm1' },
+            { provider: 'b', model: 'm2' },
+          ],
+          contentFilterFallback: fallback,
+        },
+      },
+      middleware: [callLevel, targetLevel],
+    });
+    await bulwark.chat({ model: 'smart', messages });
+    await bulwark.chat({ model: 'b/raw', messages });
+    await collectStream(bulwark.stream({ model: 'smart', messages }));
+    await expect(bulwark.chat({ model: 'nowhere', messages })).rejects.toThrow(NotFoundError);
+    expect(seen).toEqual([
+      {
+        route: {
+          model: 'smart',
+          alias: 'smart',
+          targets: [
+            { provider: 'a', model: 'm1' },
+            { provider: 'b', model: 'm2' },
+          ],
+          contentFilterFallback: fallback,
+        },
+        trail: ['a/m1', 'b/m2'],
+      },
+      { route: { model: 'b/raw', targets: [{ provider: 'b', model: 'raw' }] }, trail: ['b/raw'] },
+      { route: expect.objectContaining({ alias: 'smart' }) },
+    ]);
+    expect(attempts).toEqual(['a/m1 route=smart', 'b/m2 route=smart', 'b/raw route=undefined']);
+  });
+
   it('emits call:start and call:end with the trail', async () => {
     const bulwark = createBulwark({ providers: [createEchoProvider('a')] });
     const names: string[] = [];

@@ -8,7 +8,7 @@ import type { Handler, MiddlewareV1 } from '../middleware/middleware.js';
 import type { CacheControl, CallContext, CallMetadata, ProviderV1 } from '../provider.js';
 import { createFallbackRouter } from '../routing/fallback-router.js';
 import type { RoutingStrategyV1, TargetHandle } from '../routing/routing-strategy.js';
-import type { ModelAlias, Target } from '../routing/target.js';
+import type { CallRoute, ModelAlias, Target } from '../routing/target.js';
 import type { ChatRequest } from '../types/chat-request.js';
 import type { AttemptRecord, ChatResponse } from '../types/chat-response.js';
 import type { StreamEvent } from '../types/stream-event.js';
@@ -137,7 +137,14 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
     };
   };
 
-  const aliases = new Map<string, { alias: ModelAlias; handles: TargetHandle[] }>();
+  type Resolved = { alias: ModelAlias; handles: TargetHandle[]; route: CallRoute };
+  const routeOf = (model: string, alias: ModelAlias, named: boolean): CallRoute => ({
+    model,
+    ...(named ? { alias: model } : {}),
+    targets: alias.targets,
+    ...(alias.contentFilterFallback ? { contentFilterFallback: alias.contentFilterFallback } : {}),
+  });
+  const aliases = new Map<string, Resolved>();
   for (const [name, value] of Object.entries(options.models ?? {})) {
     const alias: ModelAlias = Array.isArray(value) ? { targets: value } : (value as ModelAlias);
     if (!Array.isArray(alias.targets) || alias.targets.length === 0) {
@@ -151,11 +158,11 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
     );
     if (alias.contentFilterFallback)
       handles.push(handleFor(alias.contentFilterFallback, `models.${name}.contentFilterFallback`));
-    aliases.set(name, { alias, handles });
+    aliases.set(name, { alias, handles, route: routeOf(name, alias, true) });
   }
-  const passThroughCache = new Map<string, { alias: ModelAlias; handles: TargetHandle[] }>();
+  const passThroughCache = new Map<string, Resolved>();
 
-  const lookup = (model: string): { alias: ModelAlias; handles: TargetHandle[] } => {
+  const lookup = (model: string): Resolved => {
     const configured = aliases.get(model) ?? passThroughCache.get(model);
     if (configured) return configured;
     let target: Target | undefined;
@@ -175,7 +182,12 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
         message: `Unknown model "${model}". Configured aliases: ${[...aliases.keys()].join(', ') || 'none'}${passThrough ? '; or name a provider as "provider/model"' : ''}.`,
       });
     }
-    const entry = { alias: { targets: [target] }, handles: [handleFor(target, `model "${model}"`)] };
+    const alias: ModelAlias = { targets: [target] };
+    const entry = {
+      alias,
+      handles: [handleFor(target, `model "${model}"`)],
+      route: routeOf(model, alias, false),
+    };
     if (passThroughCache.size >= passThroughCacheLimit)
       passThroughCache.delete(passThroughCache.keys().next().value!);
     passThroughCache.set(model, entry);
@@ -213,11 +225,20 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
       state: new Map(),
     };
     if (callOptions.cache) context.cacheControl = callOptions.cache;
+    // Resolved before any middleware runs so call-level ones see the targets; an unknown model is
+    // reported by the router below them, as before.
+    try {
+      context.route = lookup(request.model).route;
+    } catch {}
     let cancelTimer: (() => void) | undefined;
     if (callOptions.timeoutMs !== undefined) {
       context.deadline = clock.now() + callOptions.timeoutMs;
-      cancelTimer = clock.setTimer(callOptions.timeoutMs, () =>
-        link.controller.abort(new TimeoutError({ phase: 'total', timeoutMs: callOptions.timeoutMs! })),
+      // The deadline only bounds the call's own work, which holds the process while it runs; a stream
+      // that is never iterated must not hold it until the deadline.
+      cancelTimer = clock.setTimer(
+        callOptions.timeoutMs,
+        () => link.controller.abort(new TimeoutError({ phase: 'total', timeoutMs: callOptions.timeoutMs! })),
+        { ref: false },
       );
     }
     const started = clock.now();

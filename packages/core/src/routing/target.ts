@@ -28,6 +28,21 @@ export interface ModelAlias {
   contentFilterFallback?: Target;
 }
 
+/**
+ * Where a call goes, resolved from the requested model before call-level middleware run
+ * (`CallContext.route`). Read-only: changing it does not reroute the call.
+ */
+export interface CallRoute {
+  /** The model name the caller asked for: an alias, `provider/model`, or a provider's model name. */
+  readonly model: string;
+  /** The alias, when `model` names a configured alias; absent for pass-through names. */
+  readonly alias?: string;
+  /** The targets the router may try, in configured order (one for a pass-through name). */
+  readonly targets: readonly Target[];
+  /** Tried only after a content-filter refusal. */
+  readonly contentFilterFallback?: Target;
+}
+
 /** `provider/model`: a stable identifier for logs, headers and metric labels. */
 export function targetId(target: { provider: string; model: string }): string {
   return `${target.provider}/${target.model}`;
