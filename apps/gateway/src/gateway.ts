@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type Bulwark,
@@ -103,6 +103,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
     bodyLimit: config.server.bodyLimit,
+    bodyIdleTimeoutMs: config.server.bodyIdleTimeoutMs,
+    requestTimeoutMs: config.server.requestTimeoutMs,
+    clock,
     caching: plan.caching,
     ready: async () => (await Promise.all(plan.redisUrls.map((url) => pingRedis(url)))).every(Boolean),
     isDraining: () => draining,
@@ -114,9 +117,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
     },
   });
-  const server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs }, handler);
-  server.headersTimeout = 60_000;
-  server.requestTimeout = 0;
+  const server = createServer(serverOptions(config.server), handler);
   let url: string | undefined;
   let closing: Promise<void> | undefined;
 
@@ -171,6 +172,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * Node's own timers bound what the request handler cannot see: headers (`headersTimeout`, checked every
+ * `connectionsCheckingInterval`, so that interval follows the timeout) and, as a backstop for requests
+ * whose body nobody reads, the whole request. Both answer a bare 408 and close the connection; a chat
+ * request's body read has its own, earlier timers that answer in the caller's format.
+ */
+function serverOptions(server: GatewayConfig['server']): ServerOptions {
+  const headersTimeout = server.headersTimeoutMs;
+  const body = server.requestTimeoutMs;
+  return {
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    headersTimeout,
+    requestTimeout: body > 0 ? headersTimeout + body + 1000 : 0,
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
   };
 }
 

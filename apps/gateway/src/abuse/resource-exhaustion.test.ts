@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,5 +169,127 @@ describe('a cut stream counts in tokens as it counts in cost', () => {
       expect(output).toBe(Math.ceil(text.length / 4));
       expect(input! + output!).toBe(cost);
     });
+  });
+});
+
+/** What a raw client saw: every byte the gateway sent, and when the gateway closed the connection. */
+interface RawExchange {
+  socket: Socket;
+  /** Resolves with the bytes received once the gateway ends or closes the connection. */
+  closed: Promise<{ text: string; afterMs: number }>;
+}
+
+/** Opens a TCP connection to the gateway and writes `head` (request line and headers, possibly partial). */
+function rawClient(url: string, head: string): RawExchange {
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  const started = performance.now();
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk) => chunks.push(chunk));
+  const closed = new Promise<{ text: string; afterMs: number }>((resolve) => {
+    const done = (): void =>
+      resolve({ text: Buffer.concat(chunks).toString('utf8'), afterMs: performance.now() - started });
+    socket.once('end', done);
+    socket.once('close', done);
+    socket.on('error', () => {});
+  });
+  if (head !== '') socket.write(head);
+  return { socket, closed };
+}
+
+function chatHead(path: string, contentLength: number): string {
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
+}
+
+function parseRawResponse(text: string): { status: number; headers: string; body: string } {
+  const split = text.indexOf('\r\n\r\n');
+  const headers = text.slice(0, split);
+  return {
+    status: Number(headers.split(' ')[1]),
+    headers: headers.toLowerCase(),
+    body: text.slice(split + 4),
+  };
+}
+
+describe('request timeouts', () => {
+  it('answers 408 in the caller format and closes the connection when the body never comes', async () => {
+    const server = { port: 0, bodyIdleTimeoutMs: 300, requestTimeoutMs: 20_000 };
+    await withGateway(baseConfig({ server }), async (_gateway, url) => {
+      const openai = rawClient(url, chatHead('/v1/chat/completions', 200));
+      const anthropic = rawClient(url, chatHead('/v1/messages', 200));
+      anthropic.socket.write('{"model":'); // one byte-run, then silence
+
+      const first = await openai.closed;
+      const openaiAnswer = parseRawResponse(first.text);
+      expect(openaiAnswer.status).toBe(408);
+      expect(openaiAnswer.headers).toContain('connection: close');
+      const openaiBody = JSON.parse(openaiAnswer.body) as {
+        error: { type: string; param: string; message: string };
+      };
+      expect(openaiBody.error.type).toBe('invalid_request_error');
+      expect(openaiBody.error.param).toBe('body');
+      expect(openaiBody.error.message).toContain('300 ms');
+      expect(first.afterMs).toBeGreaterThanOrEqual(280);
+      expect(first.afterMs).toBeLessThan(10_000);
+
+      const anthropicAnswer = parseRawResponse((await anthropic.closed).text);
+      expect(anthropicAnswer.status).toBe(408);
+      const anthropicBody = JSON.parse(anthropicAnswer.body) as { type: string; error: { type: string } };
+      expect(anthropicBody.type).toBe('error');
+      expect(anthropicBody.error.type).toBe('invalid_request_error');
+
+      // The in-flight slots are free again.
+      const exposition = await (await fetch(`${url}/metrics`)).text();
+      expect(exposition).toMatch(/^bulwark_inflight_requests 0$/m);
+      expect(
+        sample(exposition, 'bulwark_requests_total', { route: 'openai', model: 'other', status: '408' }),
+      ).toBe(1);
+    });
+  });
+
+  it('answers 408 to a body that keeps dripping past the whole-request bound', async () => {
+    const server = { port: 0, bodyIdleTimeoutMs: 20_000, requestTimeoutMs: 600 };
+    await withGateway(baseConfig({ server }), async (_gateway, url) => {
+      const client = rawClient(url, chatHead('/v1/chat/completions', 100_000));
+      const drip = setInterval(() => client.socket.write(' '), 50);
+      try {
+        const { text, afterMs } = await client.closed;
+        const answer = parseRawResponse(text);
+        expect(answer.status).toBe(408);
+        expect((JSON.parse(answer.body) as { error: { message: string } }).error.message).toContain(
+          'not received within 600 ms',
+        );
+        expect(afterMs).toBeGreaterThanOrEqual(580);
+        expect(afterMs).toBeLessThan(15_000);
+      } finally {
+        clearInterval(drip);
+      }
+    });
+  });
+
+  it('closes a connection that sends no complete headers within the header timeout', async () => {
+    const server = { port: 0, headersTimeoutMs: 300 };
+    await withGateway(baseConfig({ server }), async (_gateway, url) => {
+      const silent = rawClient(url, '');
+      const partial = rawClient(url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      for (const client of [silent, partial]) {
+        const { afterMs } = await client.closed;
+        expect(afterMs).toBeGreaterThanOrEqual(280);
+        expect(afterMs).toBeLessThan(10_000);
+      }
+      expect(parseRawResponse((await partial.closed).text).status).toBe(408);
+    });
+  });
+
+  it('does not hold shutdown for a client that never sends its body', async () => {
+    const server = { port: 0, bodyIdleTimeoutMs: 300, drainTimeoutMs: 30_000 };
+    const gateway = await createGateway({ config: baseConfig({ server }) });
+    const url = await gateway.listen();
+    const client = rawClient(url, chatHead('/v1/chat/completions', 50));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await gateway.close();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(parseRawResponse((await client.closed).text).status).toBe(408);
   });
 });

@@ -28,6 +28,12 @@ const serverSchema = z.strictObject({
   drainTimeoutMs: z.number().int().min(0).default(30_000),
   /** Idle keep-alive timeout of client connections. */
   keepAliveTimeoutMs: z.number().int().min(0).default(65_000),
+  /** Most time a client may take to send its request headers; then 408 and the connection closes. */
+  headersTimeoutMs: z.number().int().positive().default(30_000),
+  /** Most time without a request body byte; then 408 in the caller's format and the connection closes. 0: off. */
+  bodyIdleTimeoutMs: z.number().int().min(0).default(30_000),
+  /** Most time to receive a whole request body once its headers arrived; then 408 as above. 0: off. */
+  requestTimeoutMs: z.number().int().min(0).default(300_000),
 });
 
 const authKey = z.union([

@@ -364,6 +364,7 @@ const errorTypes: Record<number, string> = {
   402: 'insufficient_quota',
   403: 'permission_error',
   404: 'not_found_error',
+  408: 'invalid_request_error',
   413: 'invalid_request_error',
   429: 'rate_limit_error',
   499: 'aborted',

@@ -2,13 +2,13 @@ import type { BulwarkError } from '@bulwark/core';
 
 /**
  * The HTTP status the gateway answers for an error. Errors the gateway raised itself (`local`)
- * keep their status (401 bad key, 413 body too large); upstream failures become 502/503/504, since
+ * keep their status (401 bad key, 408 body too slow, 413 body too large); upstream failures become 502/503/504, since
  * a provider refusing the gateway's own credentials is not the caller's fault.
  */
 export function httpStatusFor(error: BulwarkError): number {
   switch (error.code) {
     case 'invalid_request':
-      return error.status === 413 ? 413 : 400;
+      return error.status === 413 || error.status === 408 ? error.status : 400;
     case 'context_length_exceeded':
     case 'content_filtered':
       return 400;

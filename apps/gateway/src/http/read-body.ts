@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequestError } from '@bulwark/core';
+import { type Clock, InvalidRequestError, systemClock } from '@bulwark/core';
 
 /** Status 413: the body is larger than the configured limit. */
 export class BodyTooLargeError extends InvalidRequestError {
@@ -9,39 +9,77 @@ export class BodyTooLargeError extends InvalidRequestError {
   }
 }
 
+/** Status 408: the client stopped sending its body, or took longer than allowed to send it. */
+export class RequestTimeoutError extends InvalidRequestError {
+  constructor(message: string) {
+    super({ status: 408, field: 'body', message });
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+export interface ReadBodyOptions {
+  /** Largest body accepted, in bytes. */
+  limit: number;
+  /** Most time without a body byte before the read fails with `RequestTimeoutError`. 0 switches it off. */
+  idleTimeoutMs?: number;
+  /** Most time the whole body may take, from the call to `readBody`. 0 switches it off. */
+  totalTimeoutMs?: number;
+  /** Timer source. Default the system clock. */
+  clock?: Clock;
+}
+
 /**
  * Reads a request body up to `limit` bytes. Rejects with `BodyTooLargeError` as soon as the
- * declared or received size passes the limit (the rest is not buffered), and with the socket's
- * error when the client goes away.
+ * declared or received size passes the limit (the rest is not buffered), with `RequestTimeoutError`
+ * when the client goes silent for `idleTimeoutMs` or the body takes longer than `totalTimeoutMs`,
+ * and with the socket's error when the client goes away.
  */
-export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(request: IncomingMessage, options: ReadBodyOptions): Promise<Buffer> {
+  const { limit, idleTimeoutMs = 0, totalTimeoutMs = 0, clock = systemClock } = options;
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLargeError(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let cancelIdle: (() => void) | undefined;
+    const cancelTotal =
+      totalTimeoutMs > 0
+        ? clock.setTimer(totalTimeoutMs, () =>
+            fail(new RequestTimeoutError(`Request body not received within ${totalTimeoutMs} ms`)),
+          )
+        : undefined;
+    const armIdle = (): void => {
+      cancelIdle?.();
+      if (idleTimeoutMs > 0)
+        cancelIdle = clock.setTimer(idleTimeoutMs, () =>
+          fail(new RequestTimeoutError(`No request body byte received for ${idleTimeoutMs} ms`)),
+        );
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        cleanup();
         request.resume();
-        reject(new BodyTooLargeError(limit));
+        fail(new BodyTooLargeError(limit));
         return;
       }
       chunks.push(chunk);
+      armIdle();
     };
     const onEnd = (): void => {
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error): void => {
+    const onError = (error: Error): void => fail(error);
+    const onClose = (): void => {
+      if (!request.complete) fail(new Error('client closed the connection before the body was complete'));
+    };
+    function fail(error: Error): void {
       cleanup();
       reject(error);
-    };
-    const onClose = (): void => {
-      if (!request.complete) onError(new Error('client closed the connection before the body was complete'));
-    };
+    }
     function cleanup(): void {
+      cancelIdle?.();
+      cancelTotal?.();
       request.off('data', onData);
       request.off('end', onEnd);
       request.off('error', onError);
@@ -51,5 +89,6 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
     request.on('end', onEnd);
     request.on('error', onError);
     request.on('close', onClose);
+    armIdle();
   });
 }

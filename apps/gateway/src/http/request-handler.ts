@@ -4,6 +4,7 @@ import {
   type Bulwark,
   type BulwarkError,
   type CallOptions,
+  type Clock,
   InvalidRequestError,
   type Logger,
   NotFoundError,
@@ -24,6 +25,12 @@ export interface RequestHandlerOptions {
   metrics?: GatewayMetrics | undefined;
   auth?: ApiKeyChecker | undefined;
   bodyLimit: number;
+  /** Most time without a body byte (ms; 0 off): a silent client gets 408 and its connection closed. */
+  bodyIdleTimeoutMs?: number;
+  /** Most time to receive a whole body (ms; 0 off), from the moment its headers arrived. */
+  requestTimeoutMs?: number;
+  /** Timers of the body read. Default the system clock. */
+  clock?: Clock;
   /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
   caching: boolean;
   /** Readiness: resolves true when every dependency (Redis) answers. */
@@ -152,8 +159,8 @@ export function createRequestHandler(
         provider: error.provider,
       });
     const headers = errorHeaders(error);
-    // The rest of an oversized body is not worth reading: close the connection after the answer.
-    if (status === 413) headers.connection = 'close';
+    // The rest of an oversized or stalled body is not worth reading: close the connection after the answer.
+    if (status === 413 || status === 408) headers.connection = 'close';
     sendJson(response, status, format.errorBody(error, status), headers);
     return status;
   };
@@ -187,7 +194,12 @@ export function createRequestHandler(
           });
         }
       }
-      const body = await readBody(request, bodyLimit);
+      const body = await readBody(request, {
+        limit: bodyLimit,
+        idleTimeoutMs: options.bodyIdleTimeoutMs ?? 0,
+        totalTimeoutMs: options.requestTimeoutMs ?? 0,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
       let json: unknown;
       try {
         json = JSON.parse(body.toString('utf8'));
