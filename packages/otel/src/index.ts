@@ -1,3 +1,4 @@
 export { otelConfigSchema, plugin } from './plugin.js';
+export { attributeNames } from './span-attributes.js';
 export type { Tracing, TracingOptions } from './tracing.js';
-export { attributeNames, createTracing } from './tracing.js';
+export { createTracing } from './tracing.js';
