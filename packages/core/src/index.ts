@@ -31,10 +31,6 @@ export {
   StreamInterruptedError,
   TimeoutError,
 } from './errors/errors.js';
-export type { HeaderSource, HttpErrorInput } from './errors/http.js';
-export { errorFromHttpResponse, getHeader, parseDuration, parseRetryAfter } from './errors/http.js';
-export { describeErrorChain, isConnectionFailure } from './errors/network.js';
-export { parseHeaderCount, waitFromResets } from './errors/rate-limit-headers.js';
 export type {
   BreakerState,
   BulwarkEventMap,
@@ -89,11 +85,9 @@ export { formatPath } from './registry/standard-schema.js';
 export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
 export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';
-export type { CallRoute, ModelAlias, Target } from './routing/target.js';
+export type { ModelAlias, Target } from './routing/target.js';
 export { targetId } from './routing/target.js';
 export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
-export type { NodeFetch, NodeFetchOptions } from './transport/node-fetch.js';
-export { createNodeFetch } from './transport/node-fetch.js';
 export type {
   AssistantMessage,
   ChatMessage,

@@ -5,10 +5,7 @@ import {
   type ChatResponse,
   ConfigError,
   ConnectionError,
-  createNodeFetch,
-  getHeader,
   InvalidResponseError,
-  type NodeFetch,
   type ProviderCapabilities,
   type ProviderV1,
   type RateLimitInfo,
@@ -16,6 +13,7 @@ import {
   registerSecret,
   type StreamEvent,
 } from '@bulwark/core';
+import { createNodeFetch, getHeader, type NodeFetch } from '@bulwark/provider-utils';
 import { abortReason, mapAnthropicError } from './error-mapping.js';
 import { parseAnthropicRateLimit } from './rate-limit-headers.js';
 import { type AnthropicMappingOptions, toAnthropicBody } from './request-mapping.js';

@@ -2,16 +2,18 @@ import {
   AbortedError,
   BulwarkError,
   ConnectionError,
+  InvalidResponseError,
+  redactSecrets,
+  TimeoutError,
+} from '@bulwark/core';
+import {
   describeErrorChain,
   errorFromHttpResponse,
   getHeader,
   type HeaderSource,
-  InvalidResponseError,
   isConnectionFailure,
-  redactSecrets,
-  TimeoutError,
   waitFromResets,
-} from '@bulwark/core';
+} from '@bulwark/provider-utils';
 import { parseAnthropicRateLimit } from './rate-limit-headers.js';
 
 /** Who failed, for the error's fields. */

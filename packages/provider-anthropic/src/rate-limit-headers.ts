@@ -1,10 +1,5 @@
-import {
-  getHeader,
-  type HeaderSource,
-  parseHeaderCount,
-  parseRetryAfter,
-  type RateLimitInfo,
-} from '@bulwark/core';
+import type { RateLimitInfo } from '@bulwark/core';
+import { getHeader, type HeaderSource, parseHeaderCount, parseRetryAfter } from '@bulwark/provider-utils';
 
 /** Milliseconds from `now` until an RFC 3339 time (never negative), or undefined when it does not parse. */
 export function parseResetTime(text: string | undefined, now: number): number | undefined {

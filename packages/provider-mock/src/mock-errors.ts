@@ -1,10 +1,5 @@
-import {
-  type BulwarkError,
-  ConnectionError,
-  errorFromHttpResponse,
-  InvalidResponseError,
-  TimeoutError,
-} from '@bulwark/core';
+import { type BulwarkError, ConnectionError, InvalidResponseError, TimeoutError } from '@bulwark/core';
+import { errorFromHttpResponse } from '@bulwark/provider-utils';
 
 /**
  * The provider failures the mock can raise, named after the core error codes (plus `quota`: a 429

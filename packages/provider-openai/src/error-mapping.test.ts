@@ -1,4 +1,5 @@
-import { AbortedError, TimeoutError, waitFromResets } from '@bulwark/core';
+import { AbortedError, TimeoutError } from '@bulwark/core';
+import { waitFromResets } from '@bulwark/provider-utils';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { errorFromOpenAIAnswer, mapOpenAIError, statusForErrorType } from './error-mapping.js';

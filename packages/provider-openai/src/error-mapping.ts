@@ -2,17 +2,19 @@ import {
   AbortedError,
   BulwarkError,
   ConnectionError,
+  InvalidResponseError,
+  OverloadedError,
+  redactSecrets,
+  TimeoutError,
+} from '@bulwark/core';
+import {
   describeErrorChain,
   errorFromHttpResponse,
   getHeader,
   type HeaderSource,
-  InvalidResponseError,
   isConnectionFailure,
-  OverloadedError,
-  redactSecrets,
-  TimeoutError,
   waitFromResets,
-} from '@bulwark/core';
+} from '@bulwark/provider-utils';
 import { parseOpenAIRateLimit } from './rate-limit-headers.js';
 
 /** Who failed, for the error's fields. */

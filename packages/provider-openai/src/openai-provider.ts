@@ -4,13 +4,10 @@ import {
   type ChatResponse,
   ConfigError,
   ConnectionError,
-  createNodeFetch,
   type EmbeddingRequest,
   type EmbeddingResponse,
-  getHeader,
   InvalidRequestError,
   InvalidResponseError,
-  type NodeFetch,
   type ProviderCapabilities,
   type ProviderV1,
   type RateLimitInfo,
@@ -18,6 +15,7 @@ import {
   registerSecret,
   type StreamEvent,
 } from '@bulwark/core';
+import { createNodeFetch, getHeader, type NodeFetch } from '@bulwark/provider-utils';
 import OpenAI from 'openai';
 import { abortReason, mapOpenAIError } from './error-mapping.js';
 import { parseOpenAIRateLimit } from './rate-limit-headers.js';

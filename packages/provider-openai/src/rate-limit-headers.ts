@@ -1,11 +1,11 @@
+import type { RateLimitInfo } from '@bulwark/core';
 import {
   getHeader,
   type HeaderSource,
   parseDuration,
   parseHeaderCount,
   parseRetryAfter,
-  type RateLimitInfo,
-} from '@bulwark/core';
+} from '@bulwark/provider-utils';
 
 /**
  * Reads OpenAI's rate-limit headers (`x-ratelimit-limit-requests`, `x-ratelimit-remaining-tokens`,

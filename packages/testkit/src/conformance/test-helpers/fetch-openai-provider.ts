@@ -12,20 +12,17 @@ import {
   ConnectionError,
   type EmbeddingRequest,
   type EmbeddingResponse,
-  errorFromHttpResponse,
   type FinishReason,
-  getHeader,
   InvalidResponseError,
   linkSignals,
   type ProviderV1,
-  parseDuration,
-  parseRetryAfter,
   type RateLimitInfo,
   type StreamEvent,
   type ToolCall,
   throwIfAborted,
   type Usage,
 } from '@bulwark/core';
+import { errorFromHttpResponse, getHeader, parseDuration, parseRetryAfter } from '@bulwark/provider-utils';
 
 export interface FetchOpenAIProviderOptions {
   /** Instance name. Default `fetch-openai`. */

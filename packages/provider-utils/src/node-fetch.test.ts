@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, createGzip, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConnectionFailure } from '../errors/network.js';
+import { isConnectionFailure } from './network-errors.js';
 import { createNodeFetch } from './node-fetch.js';
 
 let server: Server;

@@ -1,13 +1,4 @@
-import type { RateLimitInfo } from '../types/chat-response.js';
-import { getHeader, type HeaderSource } from './http.js';
-
-/** A non-negative count from a header, or undefined when absent or not a number. */
-export function parseHeaderCount(headers: HeaderSource, name: string): number | undefined {
-  const text = getHeader(headers, name);
-  if (text === undefined || text.trim() === '') return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) && value >= 0 ? value : undefined;
-}
+import type { RateLimitInfo } from '@bulwark/core';
 
 /**
  * How long to wait after a 429 that sent no `retry-after`: the reset of the exhausted allowance
