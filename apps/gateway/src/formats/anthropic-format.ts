@@ -11,6 +11,7 @@ import type {
   Usage,
   UserContentPart,
 } from '@bulwark/core';
+import { checkJsonDepth } from '@bulwark/core';
 import {
   type ClientFormat,
   isRecord,
@@ -18,7 +19,7 @@ import {
   publicAttempts,
   type StreamEncoder,
 } from './client-format.js';
-import { invalid, validateNormalized } from './request-fields.js';
+import { type FieldRenames, invalid, type MessageSource, validateNormalized } from './request-fields.js';
 
 /** Messages API fields the gateway maps itself; anything else goes to Anthropic targets as is. */
 const mappedFields = new Set([
@@ -35,14 +36,22 @@ const mappedFields = new Set([
   'metadata',
 ]);
 
-const renames: Readonly<Record<string, string>> = {
-  maxTokens: 'max_tokens',
-  topP: 'top_p',
-  stop: 'stop_sequences',
-  toolChoice: 'tool_choice',
-  parameters: 'input_schema',
-  toolCalls: 'content',
-  toolCallId: 'tool_use_id',
+/** Normalized field paths in Messages spelling (see `wireField`). */
+const renames: FieldRenames = {
+  top: [
+    [/^tools\[(\d+)\]\.parameters/, 'tools[$1].input_schema'],
+    [/^toolChoice/, 'tool_choice'],
+    [/^topP/, 'top_p'],
+    [/^maxTokens/, 'max_tokens'],
+    [/^stop/, 'stop_sequences'],
+    [/^providerOptions\.anthropic\./, ''],
+  ],
+  message: [
+    [/^\.content\[(\d+)\]\.mediaType/, '.content[$1].source.media_type'],
+    [/^\.content\[(\d+)\]\.(url|data)/, '.content[$1].source.$2'],
+    [/^\.content\[(\d+)\]\.arguments/, '.content[$1].input'],
+    [/^\.toolCallId/, '.tool_use_id'],
+  ],
 };
 
 function textBlocks(field: string, content: unknown): string | TextPart[] {
@@ -66,12 +75,12 @@ function imagePart(field: string, block: Record<string, unknown>): UserContentPa
   return invalid(`${field}.source.type`, '"base64" or "url"', source.type);
 }
 
-function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]; sources: string[] } {
+function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]; sources: MessageSource[] } {
   const messages: ChatMessage[] = [];
-  const sources: string[] = [];
+  const sources: MessageSource[] = [];
   if (body.system !== undefined) {
     messages.push({ role: 'system', content: textBlocks('system', body.system) });
-    sources.push('system');
+    sources.push({ path: 'system', content: 'system' });
   }
   const input = body.messages;
   if (!Array.isArray(input) || input.length === 0) invalid('messages', 'a non-empty array', input);
@@ -82,11 +91,12 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
     if (message.role === 'user') {
       if (typeof content === 'string') {
         messages.push({ role: 'user', content });
-        sources.push(field);
+        sources.push({ path: field });
         return;
       }
       if (!Array.isArray(content)) invalid(`${field}.content`, 'a string or an array of blocks', content);
       const parts: UserContentPart[] = [];
+      const partIndexes: number[] = [];
       content.forEach((block, blockIndex) => {
         const blockField = `${field}.content[${blockIndex}]`;
         if (!isRecord(block)) invalid(blockField, 'an object', block);
@@ -94,9 +104,11 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
           case 'text':
             if (typeof block.text !== 'string') invalid(`${blockField}.text`, 'a string', block.text);
             parts.push({ type: 'text', text: block.text });
+            partIndexes.push(blockIndex);
             return;
           case 'image':
             parts.push(imagePart(blockField, block));
+            partIndexes.push(blockIndex);
             return;
           case 'tool_result': {
             const tool: ChatMessage = {
@@ -106,7 +118,7 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
             };
             if (block.is_error === true) tool.isError = true;
             messages.push(tool);
-            sources.push(blockField);
+            sources.push({ path: blockField });
             return;
           }
           default:
@@ -115,18 +127,20 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
       });
       if (parts.length > 0) {
         messages.push({ role: 'user', content: parts });
-        sources.push(field);
+        sources.push({ path: field, parts: partIndexes });
       }
       return;
     }
     if (message.role === 'assistant') {
       if (typeof content === 'string') {
         messages.push({ role: 'assistant', content });
-        sources.push(field);
+        sources.push({ path: field });
         return;
       }
       if (!Array.isArray(content)) invalid(`${field}.content`, 'a string or an array of blocks', content);
       const texts: TextPart[] = [];
+      const textIndexes: number[] = [];
+      const callIndexes: number[] = [];
       const toolCalls: NonNullable<Extract<ChatMessage, { role: 'assistant' }>['toolCalls']> = [];
       content.forEach((block, blockIndex) => {
         const blockField = `${field}.content[${blockIndex}]`;
@@ -134,6 +148,7 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
         if (block.type === 'text') {
           if (typeof block.text !== 'string') invalid(`${blockField}.text`, 'a string', block.text);
           texts.push({ type: 'text', text: block.text });
+          textIndexes.push(blockIndex);
         } else if (block.type === 'tool_use') {
           if (!isRecord(block.input)) invalid(`${blockField}.input`, 'an object', block.input);
           toolCalls.push({
@@ -141,6 +156,7 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
             name: block.name as string,
             arguments: JSON.stringify(block.input),
           });
+          callIndexes.push(blockIndex);
         } else {
           invalid(`${blockField}.type`, '"text" or "tool_use"', block.type);
         }
@@ -148,7 +164,7 @@ function parseMessages(body: Record<string, unknown>): { messages: ChatMessage[]
       const assistant: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts : null };
       if (toolCalls.length > 0) assistant.toolCalls = toolCalls;
       messages.push(assistant);
-      sources.push(field);
+      sources.push({ path: field, parts: textIndexes, toolCalls: callIndexes });
       return;
     }
     invalid(`${field}.role`, '"user" or "assistant"', message.role);
@@ -238,10 +254,12 @@ function messageId(id: string): string {
   return id.startsWith('msg_') ? id : `msg_${id}`;
 }
 
+/** Tool call arguments as an `input` object; text that is no JSON object (or nests too deep to re-serialize) stays raw. */
 function parseArguments(text: string): unknown {
   if (text === '') return {};
   try {
     const value = JSON.parse(text);
+    checkJsonDepth(value, { startDepth: 4 });
     return isRecord(value) ? value : { value };
   } catch {
     return { _raw: text };
@@ -372,7 +390,8 @@ const errorTypes: Record<number, string> = {
 
 /** An Anthropic-style error body: `{ type: 'error', error: { type, message } }`, plus the attempt trail. */
 export function anthropicErrorBody(error: BulwarkError, status: number): unknown {
-  const body: Record<string, unknown> = { type: errorTypes[status] ?? 'api_error', message: error.message };
+  const type = errorTypes[status] ?? (status < 500 ? 'invalid_request_error' : 'api_error');
+  const body: Record<string, unknown> = { type, message: error.message };
   const attempts = publicAttempts(error.attempts);
   if (attempts) body.attempts = attempts;
   return { type: 'error', error: body };

@@ -20,7 +20,7 @@ import {
   publicAttempts,
   type StreamEncoder,
 } from './client-format.js';
-import { invalid, validateNormalized } from './request-fields.js';
+import { type FieldRenames, invalid, type MessageSource, validateNormalized } from './request-fields.js';
 
 /** Chat Completions fields the gateway maps itself; anything else goes to OpenAI targets as is. */
 const mappedFields = new Set([
@@ -42,17 +42,33 @@ const mappedFields = new Set([
   'n',
 ]);
 
-const renames: Readonly<Record<string, string>> = {
-  toolCalls: 'tool_calls',
-  toolCallId: 'tool_call_id',
-  toolChoice: 'tool_choice',
-  maxTokens: 'max_tokens',
-  topP: 'top_p',
-  responseFormat: 'response_format',
-  parameters: 'function.parameters',
-  name: 'function.name',
-  mediaType: 'image_url.url',
-  url: 'image_url.url',
+/** Normalized field paths in Chat Completions spelling (see `wireField`). */
+const renames: FieldRenames = {
+  top: [
+    [/^tools\[(\d+)\]\.(name|parameters|description|strict)/, 'tools[$1].function.$2'],
+    [/^toolChoice\.name/, 'tool_choice.function.name'],
+    [/^toolChoice/, 'tool_choice'],
+    [/^parallelToolCalls/, 'parallel_tool_calls'],
+    [/^topP/, 'top_p'],
+    [/^maxTokens/, 'max_tokens'],
+    [/^responseFormat\.(name|schema|description|strict)/, 'response_format.json_schema.$1'],
+    [/^responseFormat/, 'response_format'],
+    [/^providerOptions\.openai\./, ''],
+  ],
+  message: [
+    [/^\.toolCalls\[(\d+)\]\.(name|arguments)/, '.tool_calls[$1].function.$2'],
+    [/^\.toolCalls/, '.tool_calls'],
+    [/^\.toolCallId/, '.tool_call_id'],
+    [/^\.content\[(\d+)\]\.(url|data|mediaType)/, '.content[$1].image_url.url'],
+  ],
+};
+
+/** The same, for a request that sent `max_completion_tokens` rather than `max_tokens`. */
+const renamesWithCompletionTokens: FieldRenames = {
+  ...renames,
+  top: renames.top.map(([pattern, wire]) =>
+    wire === 'max_tokens' ? [pattern, 'max_completion_tokens'] : [pattern, wire],
+  ),
 };
 
 function textContent(field: string, content: unknown): string | TextPart[] {
@@ -98,14 +114,14 @@ function userContent(field: string, content: unknown): string | UserContentPart[
 
 const dataUrlPattern = /^data:([^;,]+);base64,(.*)$/s;
 
-function parseMessages(messages: unknown): { messages: ChatMessage[]; sources: string[] } {
+function parseMessages(messages: unknown): { messages: ChatMessage[]; sources: MessageSource[] } {
   if (!Array.isArray(messages) || messages.length === 0) invalid('messages', 'a non-empty array', messages);
   const result: ChatMessage[] = [];
-  const sources: string[] = [];
+  const sources: MessageSource[] = [];
   messages.forEach((message, index) => {
     const field = `messages[${index}]`;
     if (!isRecord(message)) invalid(field, 'an object', message);
-    sources.push(field);
+    sources.push({ path: field });
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -240,7 +256,11 @@ export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
     extra[key] = body[key];
   }
   if (extra) request.providerOptions = { openai: extra };
-  validateNormalized(request, sources, renames);
+  validateNormalized(
+    request,
+    sources,
+    (body.max_completion_tokens ?? undefined) === undefined ? renames : renamesWithCompletionTokens,
+  );
   let includeUsage = false;
   if (body.stream_options !== undefined && body.stream_options !== null) {
     if (!isRecord(body.stream_options)) invalid('stream_options', 'an object', body.stream_options);
@@ -378,7 +398,7 @@ const errorTypes: Record<number, string> = {
 export function openAIErrorBody(error: BulwarkError, status: number): unknown {
   const body: Record<string, unknown> = {
     message: error.message,
-    type: errorTypes[status] ?? 'server_error',
+    type: errorTypes[status] ?? (status < 500 ? 'invalid_request_error' : 'server_error'),
     param: InvalidRequestError.isInstance(error) ? (error.field ?? null) : null,
     code: error.code,
   };

@@ -9,22 +9,44 @@ export function invalid(field: string, expected: string, value: unknown): never 
   });
 }
 
+/** Where a normalized message came from in the wire body. */
+export interface MessageSource {
+  /** Wire path of the message (`messages[2]`, `system`, `messages[3].content[0]` for a tool result). */
+  path: string;
+  /** Wire path of its content when not `<path>.content` (Anthropic's `system` is the content itself). */
+  content?: string;
+  /** Wire index, in `<content>`, of each normalized content part (Anthropic skips tool results). */
+  parts?: number[];
+  /** Wire index, in `<content>`, of each tool call (Anthropic's `tool_use` blocks). */
+  toolCalls?: number[];
+}
+
+/** A normalized path prefix and its wire spelling (`$1`… from the pattern); the first match wins. */
+export type FieldRename = readonly [pattern: RegExp, wire: string];
+
+export interface FieldRenames {
+  /** For paths outside `messages[i]`: `maxTokens` → `max_tokens`, `tools[0].parameters` → … */
+  top: readonly FieldRename[];
+  /** For the rest of a path after `messages[i]` (`.toolCallId` → `.tool_call_id`). */
+  message: readonly FieldRename[];
+}
+
 /**
  * Runs core's request validation and renames the normalized field it names back to the client's
- * wire name: `messageSources[i]` is the wire path of normalized message i, `renames` maps the
- * normalized top-level names (`maxTokens` → `max_tokens`).
+ * wire name. Only the prefix the format defines is renamed: what follows (a JSON Schema property
+ * called `name`, say) is the client's own text and stays as sent.
  */
 export function validateNormalized(
   request: ChatRequest,
-  messageSources: readonly string[],
-  renames: Readonly<Record<string, string>>,
+  sources: readonly MessageSource[],
+  renames: FieldRenames,
 ): void {
   try {
     validateChatRequest(request);
   } catch (error) {
     if (!BulwarkError.isInstance(error) || !InvalidRequestError.isInstance(error) || !error.field)
       throw error;
-    const field = wireField(error.field, messageSources, renames);
+    const field = wireField(error.field, sources, renames);
     throw new InvalidRequestError({
       field,
       message: error.message.split(error.field).join(field),
@@ -34,19 +56,32 @@ export function validateNormalized(
 }
 
 const messagePrefix = /^messages\[(\d+)\]/;
-const segmentPattern = /[A-Za-z]+/g;
+const contentIndex = /^\.content\[(\d+)\]/;
+const toolCallIndex = /^\.toolCalls\[(\d+)\]/;
 
-function wireField(
-  field: string,
-  messageSources: readonly string[],
-  renames: Readonly<Record<string, string>>,
-) {
-  let rest = field;
-  let prefix = '';
-  const match = messagePrefix.exec(field);
-  if (match) {
-    prefix = messageSources[Number(match[1])] ?? match[0];
-    rest = field.slice(match[0].length);
+function rename(path: string, rules: readonly FieldRename[]): string {
+  for (const [pattern, wire] of rules) {
+    const match = pattern.exec(path);
+    if (match) return match[0].replace(pattern, wire) + path.slice(match[0].length);
   }
-  return prefix + rest.replace(segmentPattern, (segment) => renames[segment] ?? segment);
+  return path;
+}
+
+/** The wire name of a normalized field path, e.g. `messages[1].toolCalls[0].name` → `messages[1].tool_calls[0].function.name`. */
+export function wireField(field: string, sources: readonly MessageSource[], renames: FieldRenames): string {
+  const match = messagePrefix.exec(field);
+  if (!match) return rename(field, renames.top);
+  const source = sources[Number(match[1])];
+  let rest = field.slice(match[0].length);
+  if (!source) return match[0] + rename(rest, renames.message);
+  const part = contentIndex.exec(rest);
+  if (part && source.parts)
+    rest = `.content[${source.parts[Number(part[1])] ?? part[1]}]${rest.slice(part[0].length)}`;
+  const call = toolCallIndex.exec(rest);
+  if (call && source.toolCalls)
+    rest = `.content[${source.toolCalls[Number(call[1])] ?? call[1]}]${rest.slice(call[0].length)}`;
+  rest = rename(rest, renames.message);
+  if (source.content !== undefined && rest.startsWith('.content'))
+    return source.content + rest.slice('.content'.length);
+  return source.path + rest;
 }

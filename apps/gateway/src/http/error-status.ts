@@ -3,7 +3,9 @@ import type { BulwarkError } from '@bulwark/core';
 /**
  * The HTTP status the gateway answers for an error. Errors the gateway raised itself (`local`)
  * keep their status (401 bad key, 408 body too slow, 413 body too large); upstream failures become 502/503/504, since
- * a provider refusing the gateway's own credentials is not the caller's fault.
+ * a provider refusing the gateway's own credentials is not the caller's fault. The rule is the same
+ * for every provider: an upstream 503 (or an overloaded provider, Anthropic 529) is a 503, so the
+ * caller backs off; an upstream 504 stays 504; any other upstream 5xx is a 502.
  */
 export function httpStatusFor(error: BulwarkError): number {
   switch (error.code) {
@@ -27,6 +29,8 @@ export function httpStatusFor(error: BulwarkError): number {
     case 'overloaded':
     case 'breaker_open':
       return 503;
+    case 'server_error':
+      return error.status === 503 || error.status === 504 ? error.status : 502;
     case 'aborted':
       return 499;
     case 'configuration':

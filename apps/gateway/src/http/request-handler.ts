@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { maxTtlSeconds } from '@bulwark/cache';
 import {
   AuthenticationError,
   type Bulwark,
   type BulwarkError,
   type CallOptions,
   type Clock,
+  checkJsonDepth,
   InvalidRequestError,
   type Logger,
   NotFoundError,
@@ -17,6 +19,7 @@ import { openAIFormat } from '../formats/openai-format.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ApiKeyChecker } from './api-keys.js';
 import { httpStatusFor } from './error-status.js';
+import { safeHeaderValue } from './header-value.js';
 import { readBody } from './read-body.js';
 
 export interface RequestHandlerOptions {
@@ -96,7 +99,15 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Reads the `x-bulwark-*` request headers into call options; a bad value is a 400 naming the header. */
+/** A header value as an error message shows it: at most 40 characters, in JSON quotes. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+/**
+ * Reads the `x-bulwark-*` request headers into call options; a bad value is a 400 naming the header.
+ * Numbers are plain decimal digits (no `0x`, `1e3` or blanks) within their documented range.
+ */
 function callOptionsFrom(
   request: IncomingMessage,
   tenant: string | undefined,
@@ -112,25 +123,25 @@ function callOptionsFrom(
     else if (cache !== undefined)
       throw new InvalidRequestError({
         field: 'x-bulwark-cache',
-        message: `Invalid header x-bulwark-cache: expected "no-cache" or "no-store" (got "${cache.slice(0, 40)}")`,
+        message: `Invalid header x-bulwark-cache: expected "no-cache" or "no-store" (got ${quoted(cache)})`,
       });
     if (ttl !== undefined) {
-      const seconds = Number(ttl);
-      if (!Number.isInteger(seconds) || seconds <= 0)
+      const seconds = /^\d{1,12}$/.test(ttl) ? Number(ttl) : Number.NaN;
+      if (!(seconds >= 1 && seconds <= maxTtlSeconds))
         throw new InvalidRequestError({
           field: 'x-bulwark-cache-ttl',
-          message: `Invalid header x-bulwark-cache-ttl: expected a positive whole number of seconds (got "${ttl.slice(0, 40)}")`,
+          message: `Invalid header x-bulwark-cache-ttl: expected a whole number of seconds from 1 to ${maxTtlSeconds} (365 days) (got ${quoted(ttl)})`,
         });
       options.cache.ttlSeconds = seconds;
     }
   }
   const priority = headerValue(request.headers['x-bulwark-priority']);
   if (priority !== undefined) {
-    const value = Number(priority);
-    if (!Number.isInteger(value) || Math.abs(value) > 1000)
+    const value = /^[-+]?\d{1,4}$/.test(priority) ? Number(priority) : Number.NaN;
+    if (!(Math.abs(value) <= 1000))
       throw new InvalidRequestError({
         field: 'x-bulwark-priority',
-        message: `Invalid header x-bulwark-priority: expected a whole number from -1000 to 1000 (got "${priority.slice(0, 40)}")`,
+        message: `Invalid header x-bulwark-priority: expected a whole number from -1000 to 1000 (got ${quoted(priority)})`,
       });
     options.metadata!.priority = value;
   }
@@ -209,6 +220,8 @@ export function createRequestHandler(
           message: `Request body is not valid JSON: ${(error as Error).message}`,
         });
       }
+      // JSON.parse takes any nesting; what walks the body later recurses. Bound it first.
+      checkJsonDepth(json);
       parsed = format.parse(json);
       model = parsed.request.model;
       const callOptions = callOptionsFrom(request, tenant, controller.signal);
@@ -217,7 +230,7 @@ export function createRequestHandler(
       } else {
         const answer = await bulwark.chat(parsed.request, callOptions);
         sendJson(response, 200, format.response(answer), {
-          'x-bulwark-target': `${answer.provider}/${answer.model}`,
+          'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
           'x-bulwark-attempts': String(countAttempts(answer.attempts)),
           'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
         });
@@ -252,7 +265,8 @@ export function createRequestHandler(
     const openStream = (event: StreamEvent): void => {
       const headers: Record<string, string> = { ...sseHeaders };
       const hit = event.type === 'start' && event.cache === 'hit';
-      if (event.type === 'start') headers['x-bulwark-target'] = `${event.provider}/${event.model}`;
+      if (event.type === 'start')
+        headers['x-bulwark-target'] = safeHeaderValue(`${event.provider}/${event.model}`);
       headers['x-bulwark-attempts'] = String(hit ? 0 : countAttempts(stream.trail) + 1);
       headers['x-bulwark-cache'] = (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus;
       response.writeHead(200, headers);

@@ -1,0 +1,387 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
+import fc from 'fast-check';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../gateway.js';
+import { safeHeaderValue } from '../http/header-value.js';
+import { captureLogs } from '../test-helpers/log-capture.js';
+
+const upstreamKey = 'sk-test-upstream-bad-input-0123456789';
+
+let upstream: FakeUpstream;
+let gateway: Gateway;
+let url: string;
+const logs = captureLogs();
+
+beforeAll(async () => {
+  upstream = await createFakeUpstream({ apiKey: upstreamKey });
+  gateway = await createGateway({
+    config: {
+      server: { port: 0 },
+      providers: {
+        main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: upstreamKey },
+        ant: { plugin: 'anthropic', baseURL: upstream.anthropicBaseURL, apiKey: upstreamKey },
+      },
+      models: {
+        smart: [{ provider: 'main', model: 'gpt-4o' }],
+        claude: [{ provider: 'ant', model: 'claude-sonnet-4-5' }],
+      },
+      cache: { plugin: 'memory' },
+      retry: false,
+      breaker: false,
+    },
+    logger: logs.logger,
+  });
+  url = await gateway.listen();
+});
+
+afterEach(() => {
+  upstream.reset();
+});
+
+afterAll(async () => {
+  await gateway.close({ drainTimeoutMs: 0 });
+  await upstream.close();
+});
+
+type Format = 'openai' | 'anthropic';
+const paths: Record<Format, string> = { openai: '/v1/chat/completions', anthropic: '/v1/messages' };
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The field the error names: OpenAI `param`, or the path an Anthropic message starts with. */
+  field: string | undefined;
+  message: string | undefined;
+}
+
+async function send(format: Format, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(`${url}${paths[format]}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  const text = await response.text();
+  let field: string | undefined;
+  let message: string | undefined;
+  if (response.status >= 400) {
+    const parsed = JSON.parse(text) as {
+      error: { message: string; param?: string | null; type: string };
+    };
+    message = parsed.error.message;
+    if (format === 'openai') field = parsed.error.param ?? undefined;
+    else field = /^Invalid (?:request: |header )(\S+)/.exec(message)?.[1]?.replace(/:$/, '');
+  }
+  return { status: response.status, headers: response.headers, text, field, message };
+}
+
+const base: Record<Format, Record<string, unknown>> = {
+  openai: { model: 'smart', messages: [{ role: 'user', content: 'hi' }] },
+  anthropic: { model: 'claude', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
+};
+
+const deep = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+describe('deep JSON nesting (#11.5)', () => {
+  const cases: Array<[Format, string, string, string]> = [
+    [
+      'openai',
+      'an extra field',
+      `{"model":"smart","messages":[{"role":"user","content":"hi"}],"extra":${deep(5000)}}`,
+      'extra[0]',
+    ],
+    [
+      'openai',
+      'messages',
+      `{"model":"smart","messages":[{"role":"user","content":"hi"},${deep(5000)}]}`,
+      'messages[1]',
+    ],
+    [
+      'openai',
+      'tool parameters',
+      `{"model":"smart","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","x":${deep(5000)}}}}]}`,
+      'tools[0].function.parameters.x[0]',
+    ],
+    [
+      'openai',
+      'json_schema',
+      `{"model":"smart","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"x":${deep(5000)}}}}}`,
+      'response_format.json_schema.schema.x[0]',
+    ],
+    [
+      'anthropic',
+      'an extra field',
+      `{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"extra":${deep(5000)}}`,
+      'extra[0]',
+    ],
+    [
+      'anthropic',
+      'tool input_schema',
+      `{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":{"type":"object","x":${deep(200_000)}}}]}`,
+      'tools[0].input_schema.x[0]',
+    ],
+  ];
+
+  it.each(cases)(
+    '%s: 5,000 nested arrays in %s answer 400 naming the field, with no upstream call',
+    async (format, _where, body, field) => {
+      const answer = await send(format, body);
+      expect(answer.status).toBe(400);
+      expect(answer.field).toBe(field);
+      expect(answer.message).toContain('more than 64 levels deep');
+      expect(answer.headers.get('x-bulwark-attempts')).toBeNull();
+      expect(answer.text).not.toContain('attempts');
+      expect(upstream.requests).toHaveLength(0);
+    },
+  );
+
+  it('serves a body nested exactly 64 levels deep and refuses 65', async () => {
+    // body (1) > extra (2) > 62 more arrays = 64 levels.
+    const within = `{"model":"smart","messages":[{"role":"user","content":"hi"}],"extra":${deep(63)}}`;
+    expect((await send('openai', within)).status).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+    const beyond = `{"model":"smart","messages":[{"role":"user","content":"hi"}],"extra":${deep(64)}}`;
+    expect(await send('openai', beyond)).toMatchObject({ status: 400, field: 'extra[0]' });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('counts no provider error in the metrics', async () => {
+    await send('openai', cases[0]![2]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    // Runs before any test in this file that makes an upstream fail.
+    expect(metrics).toMatch(/bulwark_requests_total\{route="openai",model="[^"]*",status="400"\} [1-9]/);
+    expect(metrics).not.toMatch(/bulwark_errors_total\{[^}]*\} [1-9]/);
+    expect(metrics).not.toMatch(/status="5\d\d"/);
+  });
+});
+
+describe('model names and response headers (#11.14)', () => {
+  it.each([
+    ['openai', 'gpt-4o\r\nx-injected: 1'],
+    ['openai', 'main/gpt-4o\n'],
+    ['anthropic', 'ant/claude\u0000'],
+    ['anthropic', 'claude\u0085'],
+  ] as Array<[Format, string]>)(
+    '%s: refuses the model %j with a 400 naming model, before any call',
+    async (format, model) => {
+      const answer = await send(format, JSON.stringify({ ...base[format], model }));
+      expect(answer.status).toBe(400);
+      expect(answer.field).toBe('model');
+      expect(upstream.requests).toHaveLength(0);
+    },
+  );
+
+  it('encodes a non-Latin-1 pass-through model name in x-bulwark-target, plain and streamed', async () => {
+    const model = 'modèle-日本語-🚀 100%';
+    const plain = await send('openai', JSON.stringify({ ...base.openai, model: `main/${model}` }));
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('x-bulwark-target')).toBe(
+      `main/${encodeURIComponent(model).replace(/%20/g, ' ')}`,
+    );
+    expect(decodeURIComponent(plain.headers.get('x-bulwark-target')!)).toBe(`main/${model}`);
+    const streamed = await send(
+      'anthropic',
+      JSON.stringify({ ...base.anthropic, model: `ant/${model}`, stream: true }),
+    );
+    expect(streamed.status).toBe(200);
+    expect(decodeURIComponent(streamed.headers.get('x-bulwark-target')!)).toBe(`ant/${model}`);
+    expect(streamed.text).toContain('message_stop');
+  });
+
+  it('leaves printable ASCII alone and never yields a value node:http refuses', () => {
+    expect(safeHeaderValue('main/gpt-4o-2024-08-06')).toBe('main/gpt-4o-2024-08-06');
+    expect(safeHeaderValue('a\r\nb')).toBe('a%0D%0Ab');
+    expect(safeHeaderValue('\ud800x')).toBe('%EF%BF%BDx');
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        const value = safeHeaderValue(text);
+        expect(value).toMatch(/^[\x20-\x7e]*$/);
+        if (!/[\ud800-\udfff]/u.test(text)) expect(decodeURIComponent(value)).toBe(text);
+      }),
+      { seed: 11_14, numRuns: 200 },
+    );
+  });
+});
+
+describe('x-bulwark-* request headers (#11.15)', () => {
+  const ask = (headers: Record<string, string>) => send('openai', JSON.stringify(base.openai), headers);
+
+  it.each([
+    ['x-bulwark-cache-ttl', '99999999999999999999'],
+    ['x-bulwark-cache-ttl', '31536001'],
+    ['x-bulwark-cache-ttl', '0'],
+    ['x-bulwark-cache-ttl', '1e3'],
+    ['x-bulwark-cache-ttl', '0x10'],
+    ['x-bulwark-cache-ttl', '-5'],
+    ['x-bulwark-cache-ttl', '5.5'],
+    ['x-bulwark-cache-ttl', ''],
+    ['x-bulwark-priority', '1001'],
+    ['x-bulwark-priority', '-99999999999999999999'],
+    ['x-bulwark-priority', '1e2'],
+    ['x-bulwark-priority', ''],
+    ['x-bulwark-priority', 'Infinity'],
+    ['x-bulwark-cache', 'sometimes'],
+  ])('%s: %j answers 400 naming the header, with no upstream call', async (header, value) => {
+    const answer = await ask({ [header]: value });
+    expect(answer.status).toBe(400);
+    expect(answer.field).toBe(header);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('accepts the largest TTL (365 days) and the priority range ends', async () => {
+    expect((await ask({ 'x-bulwark-cache-ttl': '31536000' })).status).toBe(200);
+    expect((await ask({ 'x-bulwark-priority': '-1000' })).status).toBe(200);
+    expect((await ask({ 'x-bulwark-priority': '+1000', 'x-bulwark-cache': 'no-cache' })).status).toBe(200);
+  });
+});
+
+describe('small ones (#11.19)', () => {
+  it('answers 405 with an invalid-request type in each format', async () => {
+    const openai = await fetch(`${url}/v1/chat/completions`);
+    expect(openai.status).toBe(405);
+    expect(openai.headers.get('allow')).toBe('POST');
+    expect((await openai.json()).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_request',
+    });
+    const anthropic = await fetch(`${url}/v1/messages`, { method: 'PUT' });
+    expect(anthropic.status).toBe(405);
+    expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it.each([
+    [
+      { type: 'json_schema', json_schema: { name: 'bad name!', schema: {} } },
+      'response_format.json_schema.name',
+    ],
+    [
+      { type: 'json_schema', json_schema: { name: 'ok', schema: { type: 'obj' } } },
+      'response_format.json_schema.schema.type',
+    ],
+    [{ type: 'xml' }, 'response_format.type'],
+  ])('names the real path of a bad response_format (%j)', async (format, field) => {
+    const answer = await send('openai', JSON.stringify({ ...base.openai, response_format: format }));
+    expect(answer).toMatchObject({ status: 400, field });
+    expect(answer.message).toContain(field);
+  });
+
+  it('names wire paths, not normalized ones, and leaves schema property names as sent', async () => {
+    const tool = (parameters: unknown, name = 'f') => ({ type: 'function', function: { name, parameters } });
+    const cases: Array<[Format, Record<string, unknown>, string]> = [
+      [
+        'openai',
+        { tools: [tool({ type: 'object', properties: { name: { type: 7 } } })] },
+        'tools[0].function.parameters.properties.name.type',
+      ],
+      ['openai', { tools: [tool({}, 'bad name')] }, 'tools[0].function.name'],
+      [
+        'openai',
+        { tools: [tool({})], tool_choice: { type: 'function', function: { name: 'g' } } },
+        'tool_choice.function.name',
+      ],
+      ['openai', { max_completion_tokens: 0 }, 'max_completion_tokens'],
+      ['openai', { max_tokens: 0 }, 'max_tokens'],
+      [
+        'openai',
+        {
+          messages: [
+            { role: 'user', content: 'x' },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'c', function: { name: '', arguments: '{}' } }],
+            },
+          ],
+        },
+        'messages[1].tool_calls[0].function.name',
+      ],
+      ['anthropic', { stop_sequences: [''] }, 'stop_sequences'],
+      [
+        'anthropic',
+        { tools: [{ name: 'f', input_schema: { type: 'object', properties: { url: { type: 'x' } } } }] },
+        'tools[0].input_schema.properties.url.type',
+      ],
+      [
+        'anthropic',
+        {
+          system: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 5 },
+          ],
+        },
+        'system[1].text',
+      ],
+      [
+        'anthropic',
+        {
+          messages: [
+            { role: 'user', content: 'x' },
+            {
+              role: 'assistant',
+              content: [
+                { type: 'text', text: 'a' },
+                { type: 'tool_use', id: '', name: 'f', input: {} },
+              ],
+            },
+          ],
+        },
+        'messages[1].content[1].id',
+      ],
+      [
+        'anthropic',
+        {
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'tool_result', tool_use_id: 't', content: 'r' },
+                { type: 'image', source: { type: 'base64', media_type: 'text/plain', data: 'AAAA' } },
+              ],
+            },
+          ],
+        },
+        'messages[0].content[1].source.media_type',
+      ],
+    ];
+    for (const [format, fields, field] of cases) {
+      const answer = await send(format, JSON.stringify({ ...base[format], ...fields }));
+      expect({ status: answer.status, field: answer.field }).toEqual({ status: 400, field });
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('answers an upstream 503 with 503 whichever provider sent it, and 500 with 502', async () => {
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
+    const statusOf = (call: Promise<unknown>) =>
+      call.then(
+        () => 200,
+        (error: { status?: number }) => error.status,
+      );
+    for (const [status, expected] of [
+      [503, 503],
+      [504, 504],
+      [500, 502],
+      [529, 503],
+    ] as const) {
+      upstream.enqueue({ kind: 'status', status }, { kind: 'status', status });
+      const viaOpenAI = await statusOf(
+        openai.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'x' }] }),
+      );
+      const viaAnthropic = await statusOf(
+        anthropic.messages.create({
+          model: 'claude',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      );
+      expect({ status, viaOpenAI, viaAnthropic }).toEqual({
+        status,
+        viaOpenAI: expected,
+        viaAnthropic: expected,
+      });
+    }
+  });
+});
