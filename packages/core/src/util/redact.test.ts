@@ -24,3 +24,26 @@ describe('redactSecrets', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', message: 'calling' });
   });
 });
+
+describe('redactSecrets on config error messages', () => {
+  it('keeps the sentence after a config path that ends in a secret key', () => {
+    const message = 'providers.main.apiKey: environment variable OPENAI_KEY is not set';
+    expect(redactSecrets(message)).toBe(message);
+    expect(redactSecrets('auth.keys[0].token: must be a string')).toBe(
+      'auth.keys[0].token: must be a string',
+    );
+  });
+
+  it.each([
+    ['apiKey: hunter2hunter2', 'apiKey: [REDACTED]'],
+    ['apiKey: correcthorse and more', 'apiKey: [REDACTED] and more'],
+    ['providers.main.apiKey=correcthorse battery', 'providers.main.apiKey=[REDACTED] battery'],
+    ['providers.main.apiKey: "correcthorse" battery', 'providers.main.apiKey: "[REDACTED]" battery'],
+    ['providers.main.apiKey: correcthorse', 'providers.main.apiKey: [REDACTED]'],
+    ['providers.main.apiKey: Correcthorse battery', 'providers.main.apiKey: [REDACTED] battery'],
+    ['providers.main.apiKey: hunter2 battery', 'providers.main.apiKey: [REDACTED] battery'],
+    ['{"password":"hunter2hunter2"}', '{"password":"[REDACTED]"}'],
+  ])('still masks the value in %j', (text, masked) => {
+    expect(redactSecrets(text)).toBe(masked);
+  });
+});

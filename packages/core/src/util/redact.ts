@@ -23,8 +23,25 @@ export function redactSecrets(text: string): string {
   }
   result = result.replace(patterns[0]!, '[REDACTED]');
   result = result.replace(patterns[1]!, (_match, scheme: string) => `${scheme} [REDACTED]`);
-  result = result.replace(patterns[2]!, (_match, prefix: string) => `${prefix}[REDACTED]`);
+  result = result.replace(
+    patterns[2]!,
+    (match, prefix: string, value: string, offset: number, text: string) =>
+      isPathLabel(prefix, value, offset, text) ? match : `${prefix}[REDACTED]`,
+  );
   return result;
+}
+
+/**
+ * `providers.main.apiKey: environment variable NAME is not set`: a config path ending in a secret key,
+ * used as the label of a sentence, not a `key: value` pair. Only that exact shape is let through: the
+ * key is the last segment of a dotted path, `: ` follows, and what comes is a lower-case word followed
+ * by another word. A value after `=`, in quotes, or with a digit, capital or symbol is still masked.
+ */
+function isPathLabel(prefix: string, value: string, offset: number, text: string): boolean {
+  const before = text[offset - 1];
+  if (before !== '.' && before !== ']') return false;
+  if (!/^[A-Za-z_-]+: +$/.test(prefix)) return false;
+  return /^[a-z]+$/.test(value) && /^ [a-z]/.test(text.slice(offset + prefix.length + value.length));
 }
 
 /** Header names whose values are never logged. */
