@@ -7,6 +7,7 @@ import { captureLogs } from './test-helpers/log-capture.js';
 
 const upstreamKey = 'sk-test-upstream-secret-0123456789';
 const clientKey = 'bulwark-client-key-abcdef';
+const metricsKey = 'bulwark-metrics-key-abcdef';
 
 let primary: FakeUpstream;
 let backup: FakeUpstream;
@@ -21,7 +22,12 @@ beforeAll(async () => {
   gateway = await createGateway({
     config: {
       server: { port: 0 },
-      auth: { keys: [{ key: clientKey, name: 'team-a' }] },
+      auth: {
+        keys: [
+          { key: clientKey, name: 'team-a' },
+          { key: metricsKey, name: 'prometheus', roles: ['metrics'] },
+        ],
+      },
       providers: {
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's env syntax under test
         main: { plugin: 'openai', baseURL: primary.openaiBaseURL, apiKey: '${env:TEST_UPSTREAM_KEY}' },
@@ -282,7 +288,9 @@ describe('observability', () => {
       model: 'solo',
       messages: [{ role: 'user', content: 'count me' }],
     });
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${metricsKey}` } })
+    ).text();
     expect(metrics).toMatch(/bulwark_requests_total\{route="openai",model="solo",status="200"\} \d+/);
     expect(metrics).toMatch(/bulwark_attempts_total\{provider="main",model="gpt-4o",outcome="success"\} \d+/);
     expect(metrics).toMatch(
@@ -291,7 +299,7 @@ describe('observability', () => {
     expect(metrics).toContain('bulwark_request_duration_seconds_bucket');
     expect(metrics).toContain('bulwark_time_to_first_token_seconds_bucket');
     expect(metrics).toContain('bulwark_cost_usd_total');
-    for (const secret of [upstreamKey, clientKey]) {
+    for (const secret of [upstreamKey, clientKey, metricsKey]) {
       expect(metrics).not.toContain(secret);
       expect(logs.lines.join('\n')).not.toContain(secret);
     }

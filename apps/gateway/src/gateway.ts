@@ -102,6 +102,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     metrics,
     auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
+    corsOrigins: config.server.cors.origins,
     bodyLimit: config.server.bodyLimit,
     bodyIdleTimeoutMs: config.server.bodyIdleTimeoutMs,
     requestTimeoutMs: config.server.requestTimeoutMs,

@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '@bulwark/core';
+import { ConfigError, type PluginDescriptor, type ProviderV1 } from '@bulwark/core';
 import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway } from '../gateway.js';
+import { substituteEnv, validateGatewayConfig } from '../config/load-config.js';
+import { createGateway, type Gateway } from '../gateway.js';
+import { echoProviderPlugin } from '../test-helpers/echo-provider.js';
 import { captureLogs } from '../test-helpers/log-capture.js';
 import { cleanEnv, cliPath, runCli } from '../test-helpers/spawn-cli.js';
 
@@ -309,5 +313,471 @@ describe('no config error, log line or plan shows a secret (point 9)', () => {
     expect(valid.code).toBe(0);
     expect(valid.stdout).toContain(reference('SHORT_SECRET'));
     expectHidden(valid.stdout, longSecret, ` ${shortSecret}\n`, `/${shortSecret}`);
+  });
+});
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (ConfigError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('tenants are unique (point 10)', () => {
+  const providers = { main: { plugin: 'mock' } };
+
+  it("refuses an explicit name equal to another key's automatic name, naming both entries", () => {
+    const error = configError(() =>
+      validateGatewayConfig({
+        auth: { keys: ['first-key-0000', { key: 'second-key-000', name: 'key-0' }] },
+        providers,
+      }),
+    );
+    expect(error.path).toBe('auth.keys[1].name');
+    expect(error.message).toContain('auth.keys[1].name: got "key-0"');
+    expect(error.message).toContain('auth.keys[0] has the same name (its automatic name)');
+    expect(error.message).not.toContain('first-key-0000');
+    expect(error.message).not.toContain('second-key-000');
+  });
+
+  it('refuses two keys with one explicit name, and an automatic name taken by an earlier explicit one', () => {
+    const twice = configError(() =>
+      validateGatewayConfig({
+        auth: {
+          keys: [
+            { key: 'team-key-aaaa', name: 'team' },
+            { key: 'team-key-bbbb', name: 'team' },
+          ],
+        },
+        providers,
+      }),
+    );
+    expect(twice.path).toBe('auth.keys[1].name');
+    expect(twice.message).toContain('auth.keys[0] has the same name');
+    const taken = configError(() =>
+      validateGatewayConfig({
+        auth: { keys: [{ key: 'team-key-aaaa', name: 'key-1' }, 'plain-key-bbbb'] },
+        providers,
+      }),
+    );
+    expect(taken.path).toBe('auth.keys[1]');
+    expect(taken.message).toMatch(
+      /auth\.keys\[1\]: got "\[REDACTED\]"; expected a tenant name no other key has: this key's automatic name key-1 is the name of auth\.keys\[0\]/,
+    );
+    expect(taken.message).not.toContain('plain-key-bbbb');
+  });
+
+  it('refuses one key listed twice without printing it', () => {
+    const error = configError(() =>
+      validateGatewayConfig({
+        auth: { keys: ['same-key-12345', { key: 'same-key-12345', name: 'other' }] },
+        providers,
+      }),
+    );
+    expect(error.path).toBe('auth.keys[1].key');
+    expect(error.message).toContain('auth.keys[0] has the same key');
+    expect(error.message).not.toContain('same-key-12345');
+  });
+
+  it('names come from the environment without showing them', () => {
+    const error = configError(() =>
+      validateGatewayConfig(
+        substituteEnv(
+          {
+            auth: {
+              keys: [
+                { key: 'team-key-aaaa', name: reference('TENANT') },
+                { key: 'team-key-bbbb', name: reference('TENANT') },
+              ],
+            },
+            providers,
+          },
+          { TENANT: 'secret-tenant-name' },
+        ),
+      ),
+    );
+    expect(error.message).toContain(`got "${reference('TENANT')}"`);
+    expect(error.message).not.toContain('secret-tenant-name');
+  });
+});
+
+/** One HTTP request with any headers (fetch would not send a foreign Host). */
+function rawRequest(
+  url: string,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const request = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        );
+      },
+    );
+    request.once('error', reject);
+    request.end(options.body);
+  });
+}
+
+const chatBody = JSON.stringify({ model: 'smart', messages: [{ role: 'user', content: 'drive-by' }] });
+
+describe('/metrics needs a metrics key when auth is on (point 11)', () => {
+  let gateway: Gateway;
+  let url: string;
+  const apiKey = 'metrics-test-api-key-1';
+  const scrapeKey = 'metrics-test-scrape-key-1';
+
+  beforeAll(async () => {
+    gateway = await createGateway({
+      config: {
+        server: { port: 0 },
+        auth: {
+          keys: [
+            { key: apiKey, name: 'team-a' },
+            { key: scrapeKey, name: 'prometheus', roles: ['metrics'] },
+          ],
+        },
+        providers: {
+          main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-metrics-000' },
+        },
+        models: { smart: [{ provider: 'main', model: 'gpt-4o' }] },
+        log: { level: 'error' },
+      },
+    });
+    url = await gateway.listen();
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'spend' }] });
+  });
+
+  afterAll(async () => {
+    await gateway?.close({ drainTimeoutMs: 0 });
+  });
+
+  it('answers 401 without a key and 403 to a key without the metrics role; no tenant name leaks', async () => {
+    const anonymous = await fetch(`${url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    const anonymousText = await anonymous.text();
+    expect(anonymousText).not.toContain('team-a');
+    const apiOnly = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(apiOnly.status).toBe(403);
+    expect(await apiOnly.text()).toContain('its roles do not include \\"metrics\\"');
+  });
+
+  it('serves the metrics key (Prometheus sends it as a bearer token), tenants and spend included', async () => {
+    const scraped = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${scrapeKey}` } });
+    expect(scraped.status).toBe(200);
+    const text = await scraped.text();
+    expect(text).toContain('bulwark_requests_total');
+    expect(text).toContain('tenant="team-a"');
+  });
+
+  it('a metrics-only key cannot call the API', async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: scrapeKey, maxRetries: 0 });
+    const error = await client.chat.completions
+      .create({ model: 'smart', messages: [{ role: 'user', content: 'sneak' }] })
+      .then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+  });
+
+  it('without auth, /metrics stays open on a loopback bind', async () => {
+    const open = await createGateway({
+      config: { server: { port: 0 }, providers: { main: { plugin: 'mock' } }, log: { level: 'error' } },
+    });
+    try {
+      const openUrl = await open.listen();
+      expect((await fetch(`${openUrl}/metrics`)).status).toBe(200);
+    } finally {
+      await open.close({ drainTimeoutMs: 0 });
+    }
+  });
+});
+
+describe('a local gateway without auth refuses drive-by browser calls (point 12)', () => {
+  let gateway: Gateway;
+  let url: string;
+  let port: string;
+  const allowed = 'https://app.example.com';
+
+  beforeAll(async () => {
+    gateway = await createGateway({
+      config: {
+        server: { port: 0, cors: { origins: [allowed] } },
+        providers: {
+          main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-browser-000' },
+        },
+        models: { smart: [{ provider: 'main', model: 'gpt-4o' }] },
+        log: { level: 'error' },
+      },
+    });
+    url = await gateway.listen();
+    port = new URL(url).port;
+  });
+
+  afterAll(async () => {
+    await gateway?.close({ drainTimeoutMs: 0 });
+  });
+
+  it('serves the official SDK as before', async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0 });
+    const answer = await client.chat.completions.create({
+      model: 'smart',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    expect(answer.choices[0]?.message.content).toBeTypeOf('string');
+  });
+
+  it("answers a text/plain POST (a CORS simple request) with 415 in the caller's format, calling nobody", async () => {
+    const before = upstream.requests.length;
+    const openai = await rawRequest(url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'text/plain', host: `127.0.0.1:${port}` },
+      body: chatBody,
+    });
+    expect(openai.status).toBe(415);
+    expect(JSON.parse(openai.body)).toMatchObject({ error: { param: 'content-type' } });
+    const anthropic = await rawRequest(url, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { host: `localhost:${port}` },
+      body: chatBody,
+    });
+    expect(anthropic.status).toBe(415);
+    expect(JSON.parse(anthropic.body)).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error' },
+    });
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('refuses a foreign Origin, even with a JSON body, and a preflight from it', async () => {
+    const before = upstream.requests.length;
+    const post = await rawRequest(url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: {
+        'content-type': 'application/json',
+        origin: 'https://evil.example',
+        host: `127.0.0.1:${port}`,
+      },
+      body: chatBody,
+    });
+    expect(post.status).toBe(403);
+    expect(post.headers['access-control-allow-origin']).toBeUndefined();
+    expect(post.body).toContain('server.cors.origins');
+    const preflight = await rawRequest(url, {
+      method: 'OPTIONS',
+      path: '/v1/chat/completions',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(403);
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('answers the preflight of an allowed origin and serves it with CORS headers', async () => {
+    const preflight = await rawRequest(url, {
+      method: 'OPTIONS',
+      path: '/v1/chat/completions',
+      headers: {
+        origin: allowed,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, x-stainless-os',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(allowed);
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+    expect(preflight.headers['access-control-allow-headers']).toBe(
+      'authorization, content-type, x-stainless-os',
+    );
+    const post = await rawRequest(url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json', origin: allowed },
+      body: chatBody,
+    });
+    expect(post.status).toBe(200);
+    expect(post.headers['access-control-allow-origin']).toBe(allowed);
+    expect(post.headers.vary).toContain('Origin');
+  });
+
+  it('refuses a foreign Host on loopback (DNS rebinding), on every route', async () => {
+    for (const [method, path] of [
+      ['POST', '/v1/chat/completions'],
+      ['GET', '/v1/models'],
+      ['GET', '/metrics'],
+    ] as const) {
+      const response = await rawRequest(url, {
+        method,
+        path,
+        headers: { 'content-type': 'application/json', host: `rebind.evil.example:${port}` },
+        ...(method === 'POST' ? { body: chatBody } : {}),
+      });
+      expect(response.status, path).toBe(403);
+      expect(response.body).toContain('DNS rebinding');
+    }
+    const wrongPort = await rawRequest(url, {
+      method: 'GET',
+      path: '/v1/models',
+      headers: { host: 'localhost:1' },
+    });
+    expect(wrongPort.status).toBe(403);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST:${port}`])
+      expect(
+        (await rawRequest(url, { method: 'GET', path: '/v1/models', headers: { host } })).status,
+        host,
+      ).toBe(200);
+  });
+
+  it('with auth on: the origin check holds, the Host and content-type checks step aside', async () => {
+    const key = 'browser-guard-key-123';
+    const keyed = await createGateway({
+      config: {
+        server: { port: 0 },
+        auth: { keys: [key] },
+        providers: {
+          main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-browser-000' },
+        },
+        models: { smart: [{ provider: 'main', model: 'gpt-4o' }] },
+        log: { level: 'error' },
+      },
+    });
+    try {
+      const keyedUrl = await keyed.listen();
+      const foreignOrigin = await rawRequest(keyedUrl, {
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${key}`,
+          origin: 'https://evil.example',
+        },
+        body: chatBody,
+      });
+      expect(foreignOrigin.status).toBe(403);
+      const proxied = await rawRequest(keyedUrl, {
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'text/plain', authorization: `Bearer ${key}`, host: 'gateway.internal' },
+        body: chatBody,
+      });
+      expect(proxied.status).toBe(200);
+    } finally {
+      await keyed.close({ drainTimeoutMs: 0 });
+    }
+  });
+
+  it('refuses server.cors origins that are not origins', () => {
+    const error = configError(() =>
+      validateGatewayConfig({
+        server: { cors: { origins: ['https://app.example.com/path'] } },
+        providers: { main: { plugin: 'mock' } },
+      }),
+    );
+    expect(error.path).toBe('server.cors.origins[0]');
+  });
+});
+
+describe('x-bulwark-priority is bounded per key (point 13)', () => {
+  let gateway: Gateway;
+  let url: string;
+  const seen: Array<number | undefined> = [];
+  const probe: PluginDescriptor<'provider'> = {
+    ...echoProviderPlugin,
+    name: 'priority-probe',
+    create: (config, context) => {
+      const provider = echoProviderPlugin.create(config, context) as ProviderV1;
+      const complete = provider.complete.bind(provider);
+      provider.complete = (request, callContext) => {
+        seen.push(callContext.metadata.priority);
+        return complete(request, callContext);
+      };
+      return provider;
+    },
+  };
+
+  beforeAll(async () => {
+    gateway = await createGateway({
+      config: {
+        server: { port: 0 },
+        auth: {
+          keys: [
+            'plain-caller-key-1',
+            { key: 'batch-caller-key-1', name: 'batch', priority: { default: -10, max: -10 } },
+            { key: 'urgent-caller-key-1', name: 'urgent', priority: { default: 5, max: 50 } },
+          ],
+        },
+        providers: { probe: { plugin: 'priority-probe' } },
+        models: { smart: [{ provider: 'probe', model: 'm' }] },
+        cache: false,
+        log: { level: 'error' },
+      },
+      plugins: [probe],
+    });
+    url = await gateway.listen();
+  });
+
+  afterAll(async () => {
+    await gateway?.close({ drainTimeoutMs: 0 });
+  });
+
+  const ask = async (apiKey: string, priority?: string): Promise<number | undefined | Error> => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
+    const before = seen.length;
+    try {
+      await client.chat.completions.create(
+        { model: 'smart', messages: [{ role: 'user', content: 'queue' }] },
+        priority === undefined ? {} : { headers: { 'x-bulwark-priority': priority } },
+      );
+    } catch (error) {
+      expect(seen.length).toBe(before);
+      return error as Error;
+    }
+    return seen.at(-1);
+  };
+
+  it('a key without a priority range may yield but not jump the queue', async () => {
+    expect(await ask('plain-caller-key-1')).toBe(0);
+    expect(await ask('plain-caller-key-1', '-20')).toBe(-20);
+    const refused = await ask('plain-caller-key-1', '1');
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as Error).message).toContain(
+      "x-bulwark-priority: expected a whole number in this key's range, -1000 to 0",
+    );
+  });
+
+  it("a key's range sets its default and its ceiling", async () => {
+    expect(await ask('batch-caller-key-1')).toBe(-10);
+    expect(await ask('batch-caller-key-1', '0')).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(await ask('urgent-caller-key-1')).toBe(5);
+    expect(await ask('urgent-caller-key-1', '50')).toBe(50);
+    expect(await ask('urgent-caller-key-1', '51')).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  it('refuses a range whose default lies outside it', () => {
+    const error = configError(() =>
+      validateGatewayConfig({
+        auth: { keys: [{ key: 'range-key-0000', priority: { default: 5, max: 2 } }] },
+        providers: { main: { plugin: 'mock' } },
+      }),
+    );
+    expect(error.path).toBe('auth.keys[0].priority');
   });
 });

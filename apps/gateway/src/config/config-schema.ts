@@ -17,7 +17,28 @@ const byteSize = z.union([
 
 const port = z.number().int().min(0).max(65_535);
 
+/** An allowed browser origin: `scheme://host[:port]`, `null`, or `*` for any. */
+const corsOrigin = z.string().refine((origin) => {
+  if (origin === '*' || origin === 'null') return true;
+  try {
+    const url = new URL(origin);
+    return url.origin !== 'null' && url.pathname === '/' && !origin.endsWith('/') && url.search === '';
+  } catch {
+    return false;
+  }
+}, 'an origin such as https://app.example.com (scheme, host and port, no path), "null" or "*"');
+
+const corsSchema = z.strictObject({
+  /**
+   * Browser origins allowed to call the gateway (CORS, preflights answered). Requests from any other
+   * origin are refused with 403. Default none.
+   */
+  origins: z.array(corsOrigin).default([]),
+});
+
 const serverSchema = z.strictObject({
+  /** Browser access (`origins`); without it a request carrying an `Origin` header is refused. */
+  cors: corsSchema.prefault({}),
   /** Interface to bind. Default 127.0.0.1 (loopback only). */
   host: z.string().min(1).default('127.0.0.1'),
   /** Port. Default 8787; 0 picks a free one. */
@@ -36,19 +57,89 @@ const serverSchema = z.strictObject({
   requestTimeoutMs: z.number().int().min(0).default(300_000),
 });
 
-const authKey = z.union([
-  z.string().min(8, 'a key of at least 8 characters'),
-  z.strictObject({
-    key: z.string().min(8, 'a key of at least 8 characters'),
-    /** Tenant name for this key: logs, metrics, cache namespace, budgets. Default `key-<index>`. */
-    name: z.string().min(1).optional(),
-  }),
-]);
+/** The widest `x-bulwark-priority` range (and the range a caller without a key may use). */
+export const priorityBounds = { min: -1000, max: 1000 } as const;
 
-const authSchema = z.strictObject({
-  /** Accepted keys; every /v1 call must send one (`Authorization: Bearer <key>` or `x-api-key`). */
-  keys: z.array(authKey).min(1),
+const priorityValue = z.number().int().min(priorityBounds.min).max(priorityBounds.max);
+
+/**
+ * What `x-bulwark-priority` a key may send (limiter queue order, higher first). Default: 0 when the
+ * header is absent, anything from -1000 up to 0 otherwise — a keyed caller can yield, not jump the
+ * queue. A value outside the range is a 400 naming the header.
+ */
+const priorityRangeSchema = z
+  .strictObject({
+    /** Priority of the key's calls without the header. Default 0. */
+    default: priorityValue.default(0),
+    /** Highest value the key may send. Default: `default`. */
+    max: priorityValue.optional(),
+    /** Lowest value the key may send. Default -1000. */
+    min: priorityValue.default(priorityBounds.min),
+  })
+  .transform((range) => ({ default: range.default, min: range.min, max: range.max ?? range.default }))
+  .refine((range) => range.min <= range.default && range.default <= range.max, {
+    message: 'min <= default <= max',
+  });
+
+/** What a key may reach: `api` (the /v1 routes), `metrics` (GET /metrics). */
+export const keyRoles = ['api', 'metrics'] as const;
+
+const authKeyObject = z.strictObject({
+  key: z.string().min(8, 'a key of at least 8 characters'),
+  /** Tenant name for this key: logs, metrics, cache namespace, budgets. Default `key-<index>`. Unique. */
+  name: z.string().min(1).optional(),
+  /** What the key may reach. Default `[api]`; a Prometheus key is `[metrics]`. */
+  roles: z.array(z.enum(keyRoles)).min(1).default(['api']),
+  /** The `x-bulwark-priority` range of the key. */
+  priority: priorityRangeSchema.optional(),
 });
+
+const authKey = z.union([z.string().min(8, 'a key of at least 8 characters'), authKeyObject]);
+
+/** The tenant name of `auth.keys[index]`: its `name`, else `key-<index>`. */
+export function tenantName(entry: string | { name?: string | undefined }, index: number): string {
+  return typeof entry === 'string' ? `key-${index}` : (entry.name ?? `key-${index}`);
+}
+
+const authSchema = z
+  .strictObject({
+    /**
+     * Accepted keys; every /v1 call must send one (`Authorization: Bearer <key>` or `x-api-key`), and
+     * so must GET /metrics (a key with the `metrics` role).
+     */
+    keys: z.array(authKey).min(1),
+  })
+  .superRefine((auth, context) => {
+    // Two keys with one tenant name would share a cache namespace, budgets and metrics.
+    const automatic = (entry: (typeof auth.keys)[number]): boolean =>
+      typeof entry === 'string' || entry.name === undefined;
+    const names = new Map<string, number>();
+    const keys = new Map<string, number>();
+    for (const [index, entry] of auth.keys.entries()) {
+      const name = tenantName(entry, index);
+      const earlier = names.get(name);
+      if (earlier === undefined) names.set(name, index);
+      else {
+        const how = automatic(auth.keys[earlier]!) ? ' (its automatic name)' : '';
+        context.addIssue({
+          code: 'custom',
+          path: automatic(entry) ? ['keys', index] : ['keys', index, 'name'],
+          message: automatic(entry)
+            ? `a tenant name no other key has: this key's automatic name ${name} is the name of auth.keys[${earlier}] (give one of them another name)`
+            : `a tenant name no other key has: auth.keys[${earlier}] has the same name${how}`,
+        });
+      }
+      const key = typeof entry === 'string' ? entry : entry.key;
+      const sameKey = keys.get(key);
+      if (sameKey === undefined) keys.set(key, index);
+      else
+        context.addIssue({
+          code: 'custom',
+          path: typeof entry === 'string' ? ['keys', index] : ['keys', index, 'key'],
+          message: `a key no other entry has: auth.keys[${sameKey}] has the same key`,
+        });
+    }
+  });
 
 /** Limits of one provider, handed to the limiter (whose own schema checks the rest, e.g. `requestBurst`). */
 const limitsSchema = z.looseObject({

@@ -1,16 +1,51 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { InvalidRequestError } from '@bulwark/core';
+import { priorityBounds } from '../config/config-schema.js';
 
-/** A configured key: its SHA-256 digest (the key itself is not kept) and the tenant name it maps to. */
-interface KeyEntry {
-  digest: Buffer;
-  name: string;
+/** What a key may reach: `api` (the /v1 routes), `metrics` (GET /metrics). */
+export type KeyRole = 'api' | 'metrics';
+
+/** The `x-bulwark-priority` values a caller may send, and the one used without the header. */
+export interface PriorityRange {
+  default: number;
+  min: number;
+  max: number;
 }
+
+/** Who a presented key belongs to. */
+export interface KeyIdentity {
+  /** The tenant name: logs, metrics, cache namespace, budgets. */
+  tenant: string;
+  roles: ReadonlySet<KeyRole>;
+  priority: PriorityRange;
+}
+
+/** A configured key as the config holds it: a bare string, or an entry with a name, roles and a priority range. */
+export type ApiKeyConfig =
+  | string
+  | {
+      key: string;
+      name?: string | undefined;
+      roles?: readonly KeyRole[] | undefined;
+      priority?: PriorityRange | undefined;
+    };
 
 export interface ApiKeyChecker {
-  /** The tenant name of the presented key, or undefined when no key or a wrong key was sent. */
+  /** The tenant name of the presented key when it may call the /v1 routes; undefined otherwise. */
   check(headers: IncomingHttpHeaders): string | undefined;
+  /** The identity of the presented key, whatever its roles; undefined when no key or a wrong key was sent. */
+  identify(headers: IncomingHttpHeaders): KeyIdentity | undefined;
 }
+
+/** A configured key: its SHA-256 digest (the key itself is not kept) and who it belongs to. */
+interface KeyEntry {
+  digest: Buffer;
+  identity: KeyIdentity;
+}
+
+/** A keyed caller may lower its priority, not raise it above 0, unless its key says otherwise. */
+const keyedDefault: PriorityRange = { default: 0, min: priorityBounds.min, max: 0 };
 
 const digestOf = (key: string): Buffer => createHash('sha256').update(key).digest();
 
@@ -32,24 +67,60 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
  * `timingSafeEqual` against every configured key, with no early exit, so neither the length nor
  * the position of a match leaks through timing.
  */
-export function createApiKeyChecker(
-  keys: ReadonlyArray<string | { key: string; name?: string | undefined }>,
-): ApiKeyChecker {
+export function createApiKeyChecker(keys: readonly ApiKeyConfig[]): ApiKeyChecker {
   const entries: KeyEntry[] = keys.map((entry, index) =>
     typeof entry === 'string'
-      ? { digest: digestOf(entry), name: `key-${index}` }
-      : { digest: digestOf(entry.key), name: entry.name ?? `key-${index}` },
+      ? {
+          digest: digestOf(entry),
+          identity: { tenant: `key-${index}`, roles: new Set<KeyRole>(['api']), priority: keyedDefault },
+        }
+      : {
+          digest: digestOf(entry.key),
+          identity: {
+            tenant: entry.name ?? `key-${index}`,
+            roles: new Set<KeyRole>(entry.roles ?? ['api']),
+            priority: entry.priority ?? keyedDefault,
+          },
+        },
   );
+  const identify = (headers: IncomingHttpHeaders): KeyIdentity | undefined => {
+    const key = presentedKey(headers);
+    if (key === undefined) return undefined;
+    const digest = digestOf(key);
+    let found: KeyIdentity | undefined;
+    for (const entry of entries) {
+      if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry.identity;
+    }
+    return found;
+  };
   return {
+    identify,
     check(headers) {
-      const key = presentedKey(headers);
-      if (key === undefined) return undefined;
-      const digest = digestOf(key);
-      let found: string | undefined;
-      for (const entry of entries) {
-        if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry.name;
-      }
-      return found;
+      const identity = identify(headers);
+      return identity?.roles.has('api') ? identity.tenant : undefined;
     },
   };
+}
+
+/**
+ * The priority of a call from `x-bulwark-priority` and the caller's allowed range (a key's, or
+ * -1000…1000 without auth). Without the header: the range's default (none without auth). A value
+ * that is not a whole number, or is outside the range, is a 400 naming the header and the range.
+ */
+export function priorityFor(
+  header: string | undefined,
+  range: PriorityRange | undefined,
+): number | undefined {
+  if (header === undefined) return range?.default;
+  const allowed = range ?? { min: priorityBounds.min, max: priorityBounds.max };
+  // Plain decimal digits only (no `0x`, `1e3` or blanks).
+  const value = /^[-+]?\d{1,4}$/.test(header) ? Number(header) : Number.NaN;
+  if (!(value >= allowed.min && value <= allowed.max)) {
+    const whose = range ? "this key's range" : 'the range';
+    throw new InvalidRequestError({
+      field: 'x-bulwark-priority',
+      message: `Invalid header x-bulwark-priority: expected a whole number in ${whose}, ${allowed.min} to ${allowed.max} (got ${JSON.stringify(header.slice(0, 40))})`,
+    });
+  }
+  return value;
 }

@@ -10,6 +10,7 @@ import {
   InvalidRequestError,
   type Logger,
   NotFoundError,
+  PermissionDeniedError,
   type StreamEvent,
   toBulwarkError,
 } from '@bulwark/core';
@@ -17,7 +18,8 @@ import { anthropicFormat } from '../formats/anthropic-format.js';
 import type { ClientFormat, ParsedClientRequest } from '../formats/client-format.js';
 import { openAIFormat } from '../formats/openai-format.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { ApiKeyChecker } from './api-keys.js';
+import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
+import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
 import { safeHeaderValue } from './header-value.js';
 import { readBody } from './read-body.js';
@@ -27,6 +29,8 @@ export interface RequestHandlerOptions {
   logger: Logger;
   metrics?: GatewayMetrics | undefined;
   auth?: ApiKeyChecker | undefined;
+  /** Browser origins allowed to call the gateway (`server.cors.origins`); see `createBrowserGuard`. */
+  corsOrigins?: readonly string[] | undefined;
   bodyLimit: number;
   /** Most time without a body byte (ms; 0 off): a silent client gets 408 and its connection closed. */
   bodyIdleTimeoutMs?: number;
@@ -112,6 +116,7 @@ function callOptionsFrom(
   request: IncomingMessage,
   tenant: string | undefined,
   signal: AbortSignal,
+  priorityRange?: PriorityRange,
 ): CallOptions {
   const options: CallOptions = { signal, metadata: tenant === undefined ? {} : { tenant } };
   const cache = headerValue(request.headers['x-bulwark-cache']);
@@ -135,16 +140,9 @@ function callOptionsFrom(
       options.cache.ttlSeconds = seconds;
     }
   }
-  const priority = headerValue(request.headers['x-bulwark-priority']);
-  if (priority !== undefined) {
-    const value = /^[-+]?\d{1,4}$/.test(priority) ? Number(priority) : Number.NaN;
-    if (!(Math.abs(value) <= 1000))
-      throw new InvalidRequestError({
-        field: 'x-bulwark-priority',
-        message: `Invalid header x-bulwark-priority: expected a whole number from -1000 to 1000 (got ${quoted(priority)})`,
-      });
-    options.metadata!.priority = value;
-  }
+  // A keyed caller stays within its key's range (default: it may yield, not jump the queue).
+  const priority = priorityFor(headerValue(request.headers['x-bulwark-priority']), priorityRange);
+  if (priority !== undefined) options.metadata!.priority = priority;
   return options;
 }
 
@@ -195,8 +193,18 @@ export function createRequestHandler(
     if (options.isDraining()) response.setHeader('connection', 'close');
     try {
       let tenant: string | undefined;
+      let priorityRange: PriorityRange | undefined;
       if (auth) {
-        tenant = auth.check(request.headers);
+        const identity = auth.identify(request.headers);
+        tenant = identity?.roles.has('api') ? identity.tenant : undefined;
+        priorityRange = identity?.priority;
+        if (identity && tenant === undefined) {
+          request.resume();
+          throw new PermissionDeniedError({
+            local: true,
+            message: `This key may not call ${format.name === 'openai' ? '/v1/chat/completions' : '/v1/messages'}: its roles do not include "api"`,
+          });
+        }
         if (tenant === undefined) {
           request.resume();
           throw new AuthenticationError({
@@ -224,7 +232,7 @@ export function createRequestHandler(
       checkJsonDepth(json);
       parsed = format.parse(json);
       model = parsed.request.model;
-      const callOptions = callOptionsFrom(request, tenant, controller.signal);
+      const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
       if (parsed.stream) {
         status = await streamChat(format, parsed, callOptions, response, started);
       } else {
@@ -327,7 +335,25 @@ export function createRequestHandler(
     });
   }
 
-  async function handleMetrics(response: ServerResponse): Promise<void> {
+  async function handleMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (auth) {
+      // Tenant names and per-tenant spend are not for everyone: with auth on, a `metrics` key is needed.
+      const identity = auth.identify(request.headers);
+      if (!identity?.roles.has('metrics')) {
+        const error = identity
+          ? new PermissionDeniedError({
+              local: true,
+              message: 'This key may not read /metrics: its roles do not include "metrics"',
+            })
+          : new AuthenticationError({
+              local: true,
+              message:
+                'Invalid or missing API key: /metrics needs a key with the "metrics" role ("Authorization: Bearer <key>")',
+            });
+        fail(openAIFormat, response, error);
+        return;
+      }
+    }
     if (!metrics) {
       sendJson(response, 404, { error: { message: 'metrics are disabled', type: 'not_found_error' } });
       return;
@@ -349,11 +375,21 @@ export function createRequestHandler(
     sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
   }
 
+  const browserGuard = createBrowserGuard({ origins: options.corsOrigins ?? [], auth: auth !== undefined });
+
   return function handle(request, response) {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const method = request.method;
+    const refusal = browserGuard(request, response);
+    if (refusal === 'answered') return;
+    if (refusal) {
+      request.resume();
+      const refusedIn =
+        request.headers['anthropic-version'] || path === '/v1/messages' ? anthropicFormat : openAIFormat;
+      return sendJson(response, refusal.status, refusedIn.errorBody(refusal.error, refusal.status));
+    }
     if (method === 'POST') {
       if (path === '/v1/chat/completions') return void handleChat(openAIFormat, request, response);
       if (path === '/v1/messages') return void handleChat(anthropicFormat, request, response);
@@ -361,7 +397,7 @@ export function createRequestHandler(
       if (path === '/healthz') return sendJson(response, 200, { status: 'ok' });
       if (path === '/readyz') return void handleReady(response);
       if (path === '/metrics')
-        return void handleMetrics(response).catch((error) => fail(openAIFormat, response, error));
+        return void handleMetrics(request, response).catch((error) => fail(openAIFormat, response, error));
       if (path === '/v1/models') return void handleModels(request, response);
     }
     request.resume();
