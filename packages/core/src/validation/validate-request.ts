@@ -152,8 +152,11 @@ export function validateChatRequest(request: ChatRequest): void {
       case 'assistant':
         if (message.content !== null && message.content !== undefined)
           checkText(`${field}.content`, message.content);
+        if (message.toolCalls !== undefined && !Array.isArray(message.toolCalls))
+          fail(`${field}.toolCalls`, 'an array of tool calls', message.toolCalls);
         message.toolCalls?.forEach((call, callIndex) => {
           const callField = `${field}.toolCalls[${callIndex}]`;
+          if (!isObject(call)) fail(callField, 'an object', call);
           if (typeof call.id !== 'string' || call.id === '')
             fail(`${callField}.id`, 'a non-empty string', call.id);
           if (typeof call.name !== 'string' || call.name === '')
