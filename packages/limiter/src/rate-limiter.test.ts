@@ -388,3 +388,18 @@ describe('createRateLimiter: configuration', () => {
     expect(clock.pending()).toBe(0);
   });
 });
+
+describe('createRateLimiter: what holds a process open', () => {
+  it('a queued call waits on ref’d timers; nothing is left once the queue is empty', async () => {
+    const { clock, bulwark } = setup({ limits: { main: { rpm: 60, requestBurst: 1 } } });
+    const first = ask(bulwark, 'first');
+    const second = ask(bulwark, 'second');
+    await clock.advance(0);
+    // The second call waits for the refill (the pump) and its maximum wait: both belong to a call in flight.
+    expect(clock.pending({ ref: true })).toBe(2);
+    expect(clock.pending({ ref: false })).toBe(0);
+    await clock.run(Promise.all([first, second]));
+    expect(clock.now()).toBe(1000);
+    expect(clock.pending()).toBe(0);
+  });
+});

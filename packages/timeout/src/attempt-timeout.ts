@@ -44,7 +44,7 @@ class AttemptTimer {
   arm(ms: number | undefined, phase: 'first-token' | 'idle'): void {
     this.disarm();
     if (!ms) return;
-    this.cancel = this.clock.setTimer(ms, () => {
+    const onTimeout = (): void => {
       this.cancel = undefined;
       const target = this.context.target;
       this.fired = new TimeoutError({
@@ -57,7 +57,9 @@ class AttemptTimer {
             : `No ${this.context.stream ? 'first stream event' : 'response'} within ${ms} ms from ${target ? `${target.provider}/${target.model}` : 'the provider'} (first-token timeout)`,
       });
       this.link.controller.abort(this.fired);
-    });
+    };
+    // A bound on the provider's own I/O, which holds the process while it runs (see TimerOptions).
+    this.cancel = this.clock.setTimer(ms, onTimeout, { ref: false });
   }
 
   disarm(): void {

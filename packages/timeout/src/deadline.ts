@@ -35,10 +35,15 @@ export function createDeadline(options: DeadlineOptions): MiddlewareV1 {
       if (context.deadline !== undefined && context.deadline <= deadline) return next(request, context);
       const link = linkSignals(context.signal);
       let fired: TimeoutError | undefined;
-      const cancel = clock.setTimer(totalMs, () => {
-        fired = new TimeoutError({ phase: 'total', timeoutMs: totalMs });
-        link.controller.abort(fired);
-      });
+      const cancel = clock.setTimer(
+        totalMs,
+        () => {
+          fired = new TimeoutError({ phase: 'total', timeoutMs: totalMs });
+          link.controller.abort(fired);
+        },
+        // A bound, not a wait: the work below holds the process while it runs (see TimerOptions).
+        { ref: false },
+      );
       try {
         return await next(request, { ...context, deadline, signal: link.signal });
       } catch (thrown) {
@@ -61,10 +66,15 @@ export function createDeadline(options: DeadlineOptions): MiddlewareV1 {
       }
       const link = linkSignals(context.signal);
       let fired: TimeoutError | undefined;
-      const cancel = clock.setTimer(totalMs, () => {
-        fired = new TimeoutError({ phase: 'total', timeoutMs: totalMs });
-        link.controller.abort(fired);
-      });
+      const cancel = clock.setTimer(
+        totalMs,
+        () => {
+          fired = new TimeoutError({ phase: 'total', timeoutMs: totalMs });
+          link.controller.abort(fired);
+        },
+        // A bound, not a wait: the work below holds the process while it runs (see TimerOptions).
+        { ref: false },
+      );
       try {
         yield* next(request, { ...context, deadline, signal: link.signal });
       } catch (thrown) {

@@ -41,6 +41,22 @@ describe('createVirtualClock', () => {
     await expect(clock.sleep(1, controller.signal)).rejects.toBeInstanceOf(AbortedError);
   });
 
+  it('counts the timers that would keep a process alive apart from the others', async () => {
+    const clock = createVirtualClock();
+    const cancelHousekeeping = clock.setTimer(50, () => {}, { ref: false });
+    clock.setTimer(10, () => {});
+    const sleeping = clock.sleep(20);
+    expect(clock.pending()).toBe(3);
+    expect(clock.pending({ ref: true })).toBe(2);
+    expect(clock.pending({ ref: false })).toBe(1);
+    await clock.advance(20);
+    await sleeping;
+    expect(clock.pending({ ref: true })).toBe(0);
+    cancelHousekeeping();
+    expect(clock.pending({ ref: false })).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('cancels timers', async () => {
     const clock = createVirtualClock();
     let fired = false;

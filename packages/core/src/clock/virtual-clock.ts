@@ -5,6 +5,7 @@ interface Timer {
   at: number;
   callback: () => void;
   cancelled: boolean;
+  ref: boolean;
 }
 
 /** A clock whose time moves only when told to. Timers fire in time order (then creation order). */
@@ -20,8 +21,11 @@ export interface VirtualClock extends Clock {
    * a simulation of many concurrent calls in virtual time.
    */
   run<T>(work: Promise<T> | (() => Promise<T>), options?: { maxTimers?: number }): Promise<T>;
-  /** Number of pending timers. */
-  pending(): number;
+  /**
+   * Number of pending timers. With `{ ref: true }` only those that would keep a real process alive
+   * (set without `{ ref: false }`: what a call in flight waits on); with `{ ref: false }` only the others.
+   */
+  pending(filter?: { ref?: boolean }): number;
 }
 
 /**
@@ -95,8 +99,14 @@ export function createVirtualClock(start = 0): VirtualClock {
   const clock: VirtualClock = {
     now: () => now,
     sleep: (ms, signal) => sleepWithTimers(clock.setTimer, ms, signal),
-    setTimer(ms, callback) {
-      const timer: Timer = { id: sequence++, at: now + Math.max(0, ms), callback, cancelled: false };
+    setTimer(ms, callback, options) {
+      const timer: Timer = {
+        id: sequence++,
+        at: now + Math.max(0, ms),
+        callback,
+        cancelled: false,
+        ref: options?.ref !== false,
+      };
       push(timer);
       live += 1;
       return () => {
@@ -142,7 +152,10 @@ export function createVirtualClock(start = 0): VirtualClock {
       }
       return tracked;
     },
-    pending: () => live,
+    pending(filter) {
+      if (filter?.ref === undefined) return live;
+      return heap.filter((timer) => !timer.cancelled && timer.ref === filter.ref).length;
+    },
   };
   return clock;
 }
