@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../config/load-config.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { safeHeaderValue } from '../http/header-value.js';
 import { captureLogs } from '../test-helpers/log-capture.js';
@@ -382,6 +386,35 @@ describe('small ones (#11.19)', () => {
         viaOpenAI: expected,
         viaAnthropic: expected,
       });
+    }
+  });
+
+  it('names the file of a config nested 200,000 levels deep, JSON or YAML', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'bulwark-deep-config-'));
+    try {
+      const nested = deep(200_000);
+      const files = {
+        json: [join(folder, 'deep.json'), `{"providers":{"a":{"plugin":"openai","x":${nested}}}}`],
+        // The YAML parser is slower on deep flow sequences; 20,000 levels already overflow a recursion.
+        yaml: [join(folder, 'deep.yaml'), `providers:\n  a:\n    plugin: openai\n    x: ${deep(20_000)}\n`],
+      };
+      for (const [file, text] of Object.values(files)) {
+        writeFileSync(file!, text!);
+        const error = (() => {
+          try {
+            loadConfigFile(file!, {});
+          } catch (thrown) {
+            return thrown as Error;
+          }
+        })();
+        expect(error?.name).toBe('ConfigError');
+        expect(error?.message).toContain(file);
+      }
+      expect(() => loadConfigFile(files.json[0]!, {})).toThrow(
+        /providers\.a\.x\[0\] nests arrays and objects more than 64 levels/,
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
-import { ConfigError, redactSecrets, registerSecret } from '@bulwark/core';
+import { ConfigError, checkJsonDepth, maxJsonDepth, redactSecrets, registerSecret } from '@bulwark/core';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { describeValue, isRecord } from '../formats/client-format.js';
@@ -58,8 +58,9 @@ export function substituteEnv(value: unknown, env: Record<string, string | undef
 /** Parses config text: JSON when `format` is json (or the text starts with `{`), YAML otherwise. */
 export function parseConfigText(text: string, format?: 'json' | 'yaml', source = 'config'): unknown {
   const json = format === 'json' || (format === undefined && text.trimStart().startsWith('{'));
+  let parsed: unknown;
   try {
-    return json ? JSON.parse(text) : parseYaml(text);
+    parsed = json ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
     throw new ConfigError({
       path: '(root)',
@@ -67,6 +68,18 @@ export function parseConfigText(text: string, format?: 'json' | 'yaml', source =
       message: `${source} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
     });
   }
+  // Substitution and validation recurse: a config nested past the request bound is refused first.
+  try {
+    checkJsonDepth(parsed);
+  } catch (error) {
+    const field = (error as { field?: string }).field ?? '(root)';
+    throw new ConfigError({
+      path: field,
+      cause: error,
+      message: `${source}: ${field} nests arrays and objects more than ${maxJsonDepth} levels deep`,
+    });
+  }
+  return parsed;
 }
 
 /** Largest config file read by default: 1 MiB. `BULWARK_CONFIG_MAX_BYTES` raises or lowers it. */
