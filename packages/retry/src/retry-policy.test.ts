@@ -9,10 +9,13 @@ import {
   StreamInterruptedError,
 } from '@bulwark/core';
 import { createMockProvider, createSeededRandom } from '@bulwark/provider-mock';
+import { createScenario, outcome, userRequest } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import { createRetryBudget } from './retry-budget.js';
 import { createRetry } from './retry-policy.js';
-import { ask, outcome, scenario } from './test-helpers/scenario.js';
+
+const ask = userRequest('What is a circuit breaker?');
+const scenario = createScenario(createMockProvider);
 
 const gaps = (starts: number[]) => starts.slice(1).map((start, index) => start - starts[index]!);
 
@@ -482,21 +485,5 @@ describe('retry: configuration', () => {
     // The primary spent both tokens, so the secondary was not retried.
     expect(primary.callCount).toBe(3);
     expect(secondary.callCount).toBe(1);
-  });
-});
-
-describe('retry: the backoff keeps the process alive', () => {
-  it('sleeps on a ref’d timer while the call deadline’s timer stays unref’d', async () => {
-    const { clock, bulwark } = scenario([createRetry({ baseDelayMs: 1000, random: () => 0.5 })], {
-      primary: { script: ['server_error', 'ok'] },
-    });
-    const call = bulwark.chat(ask, { timeoutMs: 60_000 });
-    await clock.advance(0);
-    // The backoff is what the call waits on: it must hold a real process open. The deadline only bounds it.
-    expect(clock.pending({ ref: true })).toBe(1);
-    expect(clock.pending({ ref: false })).toBe(1);
-    const response = await clock.run(call);
-    expect(response.attempts.map((attempt) => attempt.error)).toEqual(['server_error', undefined]);
-    expect(clock.pending()).toBe(0);
   });
 });

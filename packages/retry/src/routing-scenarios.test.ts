@@ -1,8 +1,11 @@
 import { collectStream, createBulwark, createFallbackRouter, type StreamEvent } from '@bulwark/core';
-import { createSeededRandom } from '@bulwark/provider-mock';
+import { createMockProvider, createSeededRandom } from '@bulwark/provider-mock';
+import { createScenario, outcome, userRequest } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import { createRetry } from './retry-policy.js';
-import { ask, outcome, scenario } from './test-helpers/scenario.js';
+
+const ask = userRequest('What is a circuit breaker?');
+const scenario = createScenario(createMockProvider);
 
 const trailOf = (attempts: ReadonlyArray<{ provider: string; error?: string }>) =>
   attempts.map((attempt) => `${attempt.provider}:${attempt.error ?? 'ok'}`);

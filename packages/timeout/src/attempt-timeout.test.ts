@@ -1,10 +1,14 @@
 import { getEventListeners } from 'node:events';
 import { AbortedError, collectStream, StreamInterruptedError, TimeoutError } from '@bulwark/core';
+import { createMockProvider } from '@bulwark/provider-mock';
 import { createRetry } from '@bulwark/retry';
+import { createScenario, drain, outcome, userRequest } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import { createAttemptTimeout } from './attempt-timeout.js';
 import { createDeadline } from './deadline.js';
-import { ask, drain, outcome, scenario } from './test-helpers/scenario.js';
+
+const ask = userRequest('Tell me about timeouts');
+const scenario = createScenario(createMockProvider);
 
 describe('createAttemptTimeout', () => {
   it('times out a non-streaming attempt, aborts it, and leaves no timer', async () => {
@@ -219,21 +223,5 @@ describe('total deadline', () => {
 
   it('names the bad option', () => {
     expect(() => createDeadline({ totalMs: 0 })).toThrow(/totalMs/);
-  });
-});
-
-describe('timeouts and the life of the process', () => {
-  it('deadline and attempt timers are unref’d bounds; the provider’s own wait is what holds the process', async () => {
-    const { clock, bulwark } = scenario(
-      [createDeadline({ totalMs: 10_000 }), createAttemptTimeout({ firstTokenMs: 5000 })],
-      { primary: { latencyMs: 1000 } },
-    );
-    const call = bulwark.chat(ask, { timeoutMs: 20_000 });
-    await clock.advance(0);
-    // The call's timeoutMs, the deadline middleware and the first-token timeout bound the provider's latency.
-    expect(clock.pending({ ref: false })).toBe(3);
-    expect(clock.pending({ ref: true })).toBe(1);
-    await clock.run(call);
-    expect(clock.pending()).toBe(0);
   });
 });

@@ -2,9 +2,9 @@ import { createBulwark, TimeoutError } from '@bulwark/core';
 import { createOpenAIProvider } from '@bulwark/provider-openai';
 import { createRetry } from '@bulwark/retry';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
+import { drain, outcome } from '@bulwark/testkit/scenarios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAttemptTimeout } from './attempt-timeout.js';
-import { drain, outcome } from './test-helpers/scenario.js';
 
 // Real time on purpose: the point is that the real SDK's socket to a real HTTP server is closed.
 describe('attempt timeouts through the real OpenAI SDK against the fake upstream', () => {

@@ -1,0 +1,2 @@
+export type { ScenarioLogEntry, ScenarioOptions } from './scenarios/scenario.js';
+export { createScenario, drain, outcome, userRequest } from './scenarios/scenario.js';
