@@ -487,3 +487,19 @@ describe('retry: configuration', () => {
     expect(secondary.callCount).toBe(1);
   });
 });
+
+describe('retry: the backoff keeps the process alive', () => {
+  it('sleeps on a ref’d timer while the call deadline’s timer stays unref’d', async () => {
+    const { clock, bulwark } = scenario([createRetry({ baseDelayMs: 1000, random: () => 0.5 })], {
+      primary: { script: ['server_error', 'ok'] },
+    });
+    const call = bulwark.chat(ask, { timeoutMs: 60_000 });
+    await clock.advance(0);
+    // The backoff is what the call waits on: it must hold a real process open. The deadline only bounds it.
+    expect(clock.pending({ ref: true })).toBe(1);
+    expect(clock.pending({ ref: false })).toBe(1);
+    const response = await clock.run(call);
+    expect(response.attempts.map((attempt) => attempt.error)).toEqual(['server_error', undefined]);
+    expect(clock.pending()).toBe(0);
+  });
+});

@@ -225,3 +225,19 @@ describe('total deadline', () => {
     expect(() => createDeadline({ totalMs: 0 })).toThrow(/totalMs/);
   });
 });
+
+describe('timeouts and the life of the process', () => {
+  it('deadline and attempt timers are unref’d bounds; the provider’s own wait is what holds the process', async () => {
+    const { clock, bulwark } = scenario(
+      [createDeadline({ totalMs: 10_000 }), createAttemptTimeout({ firstTokenMs: 5000 })],
+      { primary: { latencyMs: 1000 } },
+    );
+    const call = bulwark.chat(ask, { timeoutMs: 20_000 });
+    await clock.advance(0);
+    // The call's timeoutMs, the deadline middleware and the first-token timeout bound the provider's latency.
+    expect(clock.pending({ ref: false })).toBe(3);
+    expect(clock.pending({ ref: true })).toBe(1);
+    await clock.run(call);
+    expect(clock.pending()).toBe(0);
+  });
+});
