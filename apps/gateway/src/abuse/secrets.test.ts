@@ -289,6 +289,65 @@ describe('no config error, log line or plan shows a secret (point 9)', () => {
     expect(starts).toBeGreaterThan(4);
   });
 
+  it('a running gateway shows an environment secret in no answer and no log line', async () => {
+    const { logger, lines } = captureLogs();
+    const gateway = await createGateway({
+      config: {
+        server: { port: 0 },
+        providers: {
+          // A secret misplaced into the URL path: every call fails and is logged.
+          main: {
+            plugin: 'openai',
+            baseURL: `http://127.0.0.1:9/${reference('UPSTREAM_SECRET')}`,
+            apiKey: 'sk-test-x-0000',
+          },
+          up: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: reference('UPSTREAM_SECRET') },
+        },
+        models: {
+          broken: [{ provider: 'main', model: 'gpt-4o' }],
+          smart: [{ provider: 'up', model: reference('SHORT_SECRET') }],
+        },
+        retry: false,
+        log: { level: 'debug' },
+      },
+      env,
+      logger,
+    });
+    try {
+      const url = await gateway.listen();
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0 });
+      const failed = await client.chat.completions
+        .create({ model: 'broken', messages: [{ role: 'user', content: 'x' }] })
+        .then(
+          () => 'answered',
+          (error: unknown) => String(error),
+        );
+      expect(failed).toMatch(/^Error: 50\d/);
+      const answered = await client.chat.completions.create({
+        model: 'smart',
+        messages: [{ role: 'user', content: 'y' }],
+      });
+      expect(JSON.stringify(answered)).not.toContain(longSecret);
+      expectHidden(failed, longSecret);
+      expectHidden(lines.join('\n'), longSecret);
+      expect(lines.length).toBeGreaterThan(0);
+    } finally {
+      await gateway.close({ drainTimeoutMs: 0 });
+    }
+  });
+
+  it('names a missing environment variable without the redactor eating the sentence', async () => {
+    const file = writeFile(
+      'missing-env.yaml',
+      `providers: { main: { plugin: openai, apiKey: "${reference('NOT_SET_FOR_SECRETS_TEST')}" } }\n`,
+    );
+    const result = await runCli(['check-config', file], cleanEnv());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `Environment variable NOT_SET_FOR_SECRETS_TEST is not set (the config uses ${reference('NOT_SET_FOR_SECRETS_TEST')} at providers.main.apiKey)`,
+    );
+  });
+
   it('check-config prints neither a misplaced environment secret nor one in a valid place', async () => {
     const bad = writeFile(
       'misplaced-secret.yaml',
