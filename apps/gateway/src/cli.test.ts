@@ -43,7 +43,7 @@ describe('bulwark check-config', () => {
         '      - { provider: claude, model: claude-sonnet-4-20250514 }',
         '      - { provider: main, model: gpt-4o }',
         'retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 8000 }',
-        `budget: { store: redis, url: "redis://:${redisPassword}@127.0.0.1:6399" }`,
+        `budget: { store: { plugin: redis, url: "redis://:${redisPassword}@127.0.0.1:6399" } }`,
       ].join('\n'),
     );
     const result = await runCli(

@@ -24,8 +24,11 @@ beforeAll(async () => {
       '  smart: [{ provider: main, model: gpt-4o }]',
       '  warm: [{ provider: warm, model: gpt-4o }]',
       'retry: false',
-      `cache: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}cache:", ttlSeconds: 60 }`,
-      `limiter: { store: redis, url: "${redis.url}", keyPrefix: "${redis.prefix}limit:", maxWaitMs: 0, failMode: closed }`,
+      // One idiom for every section that keeps state: store: { plugin, url, prefix }.
+      `cache: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}cache:" }, ttlSeconds: 60 }`,
+      `limiter: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}", failMode: closed }, maxWaitMs: 0 }`,
+      `breaker: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, failureThreshold: 50 }`,
+      `budget: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, unpricedModels: allow }`,
     ].join('\n'),
   );
   for (let index = 0; index < 2; index += 1)

@@ -107,7 +107,8 @@ export interface BreakerSnapshot {
 
 /**
  * Where breaker state lives (version 1 of the contract). The default is `createMemoryBreakerStore()`;
- * `@bulwark/limiter-redis` provides one shared through Redis.
+ * `@bulwark/redis-stores` provides one shared through Redis; store plugins of kind `breaker-store` create it
+ * (`breaker: { store: { plugin: redis, url, prefix } }`).
  *
  * Each operation is one atomic read-modify-write of one key, small enough for a single Lua script:
  * implement `acquire` and `record` with the reference semantics of `acquireBreaker` and `recordBreaker`
@@ -378,4 +379,11 @@ export function createMemoryBreakerStore(options: MemoryBreakerStoreOptions = {}
       states.delete(key);
     },
   };
+}
+
+declare module '@bulwark/core' {
+  interface StoreContractMap {
+    /** A circuit-breaker store: what a `breaker-store` plugin creates. */
+    'breaker-store': BreakerStoreV1;
+  }
 }

@@ -14,6 +14,7 @@ import {
   type VirtualClock,
 } from '@bulwark/core';
 import { describe, expect, it } from 'vitest';
+import { createMemoryBreakerStore } from './breaker-store.js';
 import { type CircuitBreakerOptions, createCircuitBreaker } from './circuit-breaker.js';
 import { plugin } from './plugin.js';
 import { type Step, scriptedProvider } from './test-helpers/scripted-provider.js';
@@ -395,8 +396,40 @@ describe('createCircuitBreaker', () => {
       registry.create('middleware', 'breaker', { cooldownMs: 1000, maxCooldownMs: 10 }, 'breaker'),
     ).rejects.toMatchObject({ code: 'configuration', path: 'breaker.maxCooldownMs' });
     await expect(
-      registry.create('middleware', 'breaker', { store: 'nowhere' }, 'breaker'),
-    ).rejects.toMatchObject({ code: 'plugin_not_found' });
+      registry.create('middleware', 'breaker', { store: { plugin: 'nowhere' } }, 'breaker'),
+    ).rejects.toThrow(/No breaker-store plugin named "nowhere"/);
+    await expect(
+      registry.create('middleware', 'breaker', { store: 'redis', storeOptions: {} }, 'breaker'),
+    ).rejects.toThrow(/breaker\.storeOptions: storeOptions moved into the store/);
+  });
+
+  it('creates its store through the registry by kind (breaker-store)', async () => {
+    const created: unknown[] = [];
+    const registry = createPluginRegistry({
+      clock: createVirtualClock(),
+      plugins: [
+        plugin,
+        {
+          specificationVersion: 'v1',
+          kind: 'breaker-store',
+          name: 'shared',
+          configSchema: {
+            '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
+          },
+          create(config: unknown) {
+            created.push(config);
+            return createMemoryBreakerStore();
+          },
+        },
+      ],
+    });
+    await registry.create(
+      'middleware',
+      'breaker',
+      { failureThreshold: 2, store: { plugin: 'shared', url: 'redis://127.0.0.1:6379', prefix: 'app:' } },
+      'breaker',
+    );
+    expect(created).toEqual([{ url: 'redis://127.0.0.1:6379', prefix: 'app:' }]);
   });
 });
 

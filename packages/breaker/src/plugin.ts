@@ -1,6 +1,5 @@
-import { ConfigError, type PluginDescriptor } from '@bulwark/core';
+import { ConfigError, createConfiguredStore, type PluginDescriptor } from '@bulwark/core';
 import { z } from 'zod';
-import type { BreakerStoreV1 } from './breaker-store.js';
 import { createCircuitBreaker } from './circuit-breaker.js';
 
 /** Config of the `breaker` middleware plugin (gateway `breaker: { … }`). Durations in milliseconds. */
@@ -17,22 +16,22 @@ export const breakerConfigSchema = z.object({
   probeTimeoutMs: z.number().positive().optional(),
   slowCallMs: z.number().positive().optional(),
   countRateLimits: z.boolean().optional(),
-  /** A `store` plugin holding the state (e.g. `redis`); default `memory` (this process). */
-  store: z.string().min(1).optional(),
-  /** Config handed to the store plugin (e.g. `{ url: "redis://127.0.0.1:6379" }`). */
-  storeOptions: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Where circuit state is kept: `{ plugin: memory }` (this process, the default) or a `breaker-store`
+   * plugin with its options, e.g. `{ plugin: redis, url, prefix }` from `@bulwark/redis-stores`.
+   */
+  store: z
+    .looseObject(
+      { plugin: z.string().min(1) },
+      { error: 'store must be an object: { plugin: memory } or { plugin: redis, url, prefix }' },
+    )
+    .optional(),
+  storeOptions: z
+    .never({ error: 'storeOptions moved into the store: write store: { plugin: redis, url, prefix }' })
+    .optional(),
 });
 
 export type BreakerConfig = z.infer<typeof breakerConfigSchema>;
-
-function isBreakerStore(value: unknown): value is BreakerStoreV1 {
-  const store = value as Partial<BreakerStoreV1> | undefined;
-  return (
-    store?.specificationVersion === 'v1' &&
-    typeof store.acquire === 'function' &&
-    typeof store.record === 'function'
-  );
-}
 
 /** The `breaker` middleware plugin: one circuit breaker per target. */
 export const plugin: PluginDescriptor<'middleware', BreakerConfig> = {
@@ -43,18 +42,8 @@ export const plugin: PluginDescriptor<'middleware', BreakerConfig> = {
   description: 'Circuit breaker per target: consecutive and ratio triggers, limited half-open probes.',
   configSchema: breakerConfigSchema,
   async create(config, context) {
-    const { store: storeName, storeOptions, ...policy } = config;
-    let store: BreakerStoreV1 | undefined;
-    if (storeName !== undefined && storeName !== 'memory') {
-      const created = await context.create('store', storeName, storeOptions ?? {}, `${context.path}.store`);
-      if (!isBreakerStore(created)) {
-        throw new ConfigError({
-          path: `${context.path}.store`,
-          message: `${context.path}.store "${storeName}" did not create a breaker store (BreakerStoreV1 with acquire and record)`,
-        });
-      }
-      store = created;
-    }
+    const { store: storeConfig, storeOptions: _moved, ...policy } = config;
+    const store = await createConfiguredStore(context, 'breaker-store', storeConfig);
     try {
       return createCircuitBreaker({
         ...policy,

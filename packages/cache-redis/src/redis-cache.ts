@@ -10,7 +10,8 @@ import {
   silentLogger,
   systemClock,
 } from '@bulwark/core';
-import { Cluster, Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from '@bulwark/redis-stores/redis-client';
+import type { Redis } from 'ioredis';
 
 declare module '@bulwark/core' {
   interface BulwarkEventMap {
@@ -28,7 +29,7 @@ const deflateFlag = 0x01;
 
 export interface RedisCacheOptions {
   /** A client you created (single node or `Cluster`). It is not closed by `dispose()`. */
-  redis?: Redis | Cluster;
+  redis?: RedisClient;
   /** Redis URL when no client is given. Default `redis://127.0.0.1:6379`. */
   url?: string;
   /** Redis Cluster seed nodes (`host:port` or `{ host, port }`) when no client is given; overrides `url`. */
@@ -52,7 +53,7 @@ export interface RedisCacheOptions {
 /** The Redis backend, with connection control. */
 export interface RedisCacheBackend extends CacheBackendV1 {
   /** The client in use. */
-  readonly redis: Redis | Cluster;
+  readonly redis: RedisClient;
   /** False after a command failed or timed out, until one succeeds again. */
   readonly available: boolean;
   /** Resolves once the client is connected (rejects after `timeoutMs`, default 5000). */
@@ -76,24 +77,6 @@ function positive(value: number | undefined, path: string): void {
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
-
-function parseNode(
-  node: string | { host: string; port: number },
-  index: number,
-): { host: string; port: number } {
-  if (typeof node !== 'string') return node;
-  const colon = node.lastIndexOf(':');
-  const port = Number(node.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port)) {
-    throw new ConfigError({
-      path: `nodes[${index}]`,
-      message: `nodes[${index}] must be "host:port" (got "${node}")`,
-    });
-  }
-  return { host: node.slice(0, colon), port };
-}
-
-const retryStrategy = (times: number): number => Math.min(100 * 2 ** Math.min(times, 5), 2_000);
 
 /**
  * A Redis cache backend (ioredis), single node or Cluster. Keys are `<prefix><namespace>:<key>`, one
@@ -126,23 +109,13 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
   const logger = options.logger ?? silentLogger;
   const events = options.events;
   const owned = options.redis === undefined;
-  const client: Redis | Cluster =
+  // The fail-fast client every Bulwark Redis plugin uses (no offline queue, background reconnects).
+  const client: RedisClient =
     options.redis ??
-    (options.nodes
-      ? new Cluster(
-          options.nodes.map((node, index) => parseNode(node, index)),
-          {
-            enableOfflineQueue: false,
-            clusterRetryStrategy: retryStrategy,
-            redisOptions: { connectTimeout: 2_000, maxRetriesPerRequest: 1 },
-          },
-        )
-      : new Redis(options.url ?? 'redis://127.0.0.1:6379', {
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-          connectTimeout: 2_000,
-          retryStrategy,
-        }));
+    createRedisClient({
+      ...(options.url === undefined ? {} : { url: options.url }),
+      ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
+    });
   // ioredis reports connection errors as 'error' events; without a listener Node would throw them.
   const onClientError = (error: Error): void => unavailable('connection', error);
   client.on('error', onClientError);
@@ -254,7 +227,7 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
     }
   };
 
-  const masters = (): Redis[] => (client instanceof Cluster ? client.nodes('master') : [client]);
+  const masters = (): Redis[] => ('nodes' in client ? client.nodes('master') : [client]);
 
   return {
     specificationVersion: 'v1',

@@ -707,6 +707,30 @@ describe('cache plugin', () => {
       /cache\.ttlSeconds/,
     );
   });
+
+  it('takes its backend as store: { plugin, … }, the idiom of every section', async () => {
+    const clock = createVirtualClock();
+    const registry = createPluginRegistry({ clock });
+    registry.register(memoryPlugin, plugin);
+    const cache = await registry.create(
+      'middleware',
+      'cache',
+      { store: { plugin: 'memory', maxBytes: 1_000_000 }, ttlSeconds: 60 },
+      'cache',
+    );
+    const bulwark = createBulwark({ providers: [createMockProvider({ clock })], middleware: [cache], clock });
+    await bulwark.chat(ask('store idiom'));
+    expect((await bulwark.chat(ask('store idiom'))).cache).toBe('hit');
+    await expect(
+      registry.create('middleware', 'cache', { store: { plugin: 'memory', maxBites: 5 } }, 'cache'),
+    ).rejects.toThrow(/cache\.store: Unrecognized key: "maxBites"/);
+    await expect(
+      registry.create('middleware', 'cache', { store: { plugin: 'memory' }, maxBytes: 5 }, 'cache'),
+    ).rejects.toThrow(/cache\.maxBytes: with store: \{ plugin, … \}, the backend's options go inside store/);
+    await expect(
+      registry.create('middleware', 'cache', { store: { plugin: 'redis' } }, 'cache'),
+    ).rejects.toThrow(/No cache plugin named "redis"/);
+  });
 });
 
 describe('canonical keys of hostile requests', () => {

@@ -1,4 +1,4 @@
-import type { PluginDescriptor } from '@bulwark/core';
+import { ConfigError, type PluginDescriptor } from '@bulwark/core';
 import { z } from 'zod';
 import { type CacheOptions, createCache, maxTtlSeconds } from './cache-middleware.js';
 
@@ -12,12 +12,20 @@ const policySchema = z.strictObject({
 });
 
 /**
- * The gateway's `cache` section: `{ plugin: redis, url, ttlSeconds }`. Keys the middleware does not
- * know are handed to the backend plugin (`plugin`, default `memory`), whose own schema checks them.
+ * The gateway's `cache` section: `{ store: { plugin: redis, url, prefix }, ttlSeconds }`, the store
+ * idiom of every section. The store's other keys go to the backend plugin, whose own schema checks them.
+ * The flat spelling of 0.1 (`{ plugin: redis, url, ttlSeconds }`) still works and is deprecated.
  */
 export const cacheConfigSchema = z.looseObject({
-  /** The cache backend plugin (kind `cache`): `memory` (default) or `redis`. */
-  plugin: z.string().min(1).default('memory'),
+  /** The cache backend (plugin kind `cache`) and its options: `{ plugin: memory }` (default) or `{ plugin: redis, url, prefix }`. */
+  store: z
+    .looseObject(
+      { plugin: z.string().min(1) },
+      { error: 'store must be an object: { plugin: memory } or { plugin: redis, url, prefix }' },
+    )
+    .optional(),
+  /** @deprecated Write `store: { plugin, … }`. The backend plugin, with its options beside it. */
+  plugin: z.string().min(1).optional(),
   ttlSeconds: z.number().positive().max(maxTtlSeconds).optional(),
   shared: z.boolean().optional(),
   coalesce: z.boolean().optional(),
@@ -30,6 +38,7 @@ export const cacheConfigSchema = z.looseObject({
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 
 const middlewareKeys = new Set([
+  'store',
   'plugin',
   'ttlSeconds',
   'shared',
@@ -49,11 +58,29 @@ export const plugin: PluginDescriptor<'middleware', CacheConfig> = {
   description: 'Response cache with tenant namespaces, streamed replay and request coalescing.',
   configSchema: cacheConfigSchema,
   async create(config, context) {
-    const backendConfig: Record<string, unknown> = {};
+    const flat: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(config)) {
-      if (!middlewareKeys.has(key)) backendConfig[key] = value;
+      if (!middlewareKeys.has(key)) flat[key] = value;
     }
-    const backend = await context.create('cache', config.plugin, backendConfig, context.path);
+    let backend: CacheOptions['backend'];
+    if (config.store) {
+      if (config.plugin !== undefined || Object.keys(flat).length > 0) {
+        const key = config.plugin !== undefined ? 'plugin' : Object.keys(flat)[0];
+        throw new ConfigError({
+          path: `${context.path}.${key}`,
+          message: `${context.path}.${key}: with store: { plugin, … }, the backend's options go inside store`,
+        });
+      }
+      const { plugin: backendName, ...backendConfig } = config.store;
+      backend = await context.create('cache', backendName, backendConfig, `${context.path}.store`);
+    } else {
+      if (config.plugin !== undefined && config.plugin !== 'memory') {
+        context.logger.warn(
+          `${context.path}.plugin is deprecated: write ${context.path}: { store: { plugin: ${config.plugin}, url, prefix } }`,
+        );
+      }
+      backend = await context.create('cache', config.plugin ?? 'memory', flat, context.path);
+    }
     const options: CacheOptions = { backend };
     if (config.ttlSeconds !== undefined) options.ttlSeconds = config.ttlSeconds;
     if (config.shared !== undefined) options.shared = config.shared;

@@ -72,6 +72,10 @@ export type {
   PluginDescriptor,
   PluginInstanceMap,
   PluginKind,
+  StoreBaseV1,
+  StoreContractMap,
+  StoreInstance,
+  StoreKind,
 } from './registry/plugin.js';
 export type { PluginRegistry, PluginRegistryOptions } from './registry/plugin-registry.js';
 export { createPluginRegistry, suggestedPackage, validateConfig } from './registry/plugin-registry.js';
@@ -82,6 +86,8 @@ export type {
   StandardSchemaV1,
 } from './registry/standard-schema.js';
 export { formatPath } from './registry/standard-schema.js';
+export type { StoreConfig } from './registry/store-config.js';
+export { createConfiguredStore } from './registry/store-config.js';
 export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
 export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';

@@ -1,9 +1,21 @@
-export type { FailMode } from './degradation.js';
-export { LimiterUnavailableError } from './degradation.js';
-export type { RedisStore, RedisStoreConfig } from './plugin.js';
-export { createRedisStore, plugin, redisStoreConfigSchema } from './plugin.js';
-export type { RedisBreakerStore, RedisBreakerStoreOptions } from './redis-breaker-store.js';
-export { createRedisBreakerStore } from './redis-breaker-store.js';
-export type { RedisLimiterStore, RedisLimiterStoreOptions } from './redis-limiter-store.js';
-export { createRedisLimiterStore } from './redis-limiter-store.js';
-export type { RedisClient } from './redis-script.js';
+/**
+ * @deprecated `@bulwark/limiter-redis` is now `@bulwark/redis-stores`: the Redis limiter, breaker and
+ * spend stores together, one plugin per store kind. This package re-exports it so existing imports keep
+ * working; import from `@bulwark/redis-stores` instead.
+ */
+export type {
+  FailMode,
+  RedisBreakerStore,
+  RedisBreakerStoreOptions,
+  RedisClient,
+  RedisLimiterStore,
+  RedisLimiterStoreOptions,
+} from '@bulwark/redis-stores';
+export {
+  breakerStorePlugin,
+  createRedisBreakerStore,
+  createRedisLimiterStore,
+  LimiterUnavailableError,
+  limiterStorePlugin,
+  plugins,
+} from '@bulwark/redis-stores';

@@ -25,7 +25,8 @@ export interface AcquireResult {
 
 /**
  * The admission math of the rate limiter, behind an interface so that state can live in this process
- * (`createMemoryLimiterStore`) or be shared by every replica (`@bulwark/limiter-redis`).
+ * (`createMemoryLimiterStore`) or be shared by every replica (`@bulwark/redis-stores`). Store plugins of
+ * kind `limiter-store` create it (`limiter: { store: { plugin: redis, url, prefix } }`).
  *
  * Implementations must make `acquire` atomic over all dimensions of a key: either every dimension is
  * charged or none is (a request must not drain the request budget and then be refused on tokens).
@@ -72,3 +73,10 @@ export interface LimiterStoreV1 {
 
 /** The latest limiter store contract. */
 export type LimiterStore = LimiterStoreV1;
+
+declare module '@bulwark/core' {
+  interface StoreContractMap {
+    /** A rate-limiter store: what a `limiter-store` plugin creates. */
+    'limiter-store': LimiterStoreV1;
+  }
+}

@@ -29,14 +29,14 @@ describe('limiter plugin', () => {
     expect(paths).toContain('limiter.limits.main.rpm');
   });
 
-  it('creates the named store plugin with the connection settings', async () => {
+  it('creates the named limiter-store plugin with the store settings', async () => {
     const received: unknown[] = [];
     const registry = createPluginRegistry({
       plugins: [
         plugin,
         {
           specificationVersion: 'v1',
-          kind: 'store',
+          kind: 'limiter-store',
           name: 'shared',
           configSchema: {
             '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
@@ -51,16 +51,42 @@ describe('limiter plugin', () => {
     await registry.create(
       'middleware',
       'limiter',
-      { store: 'shared', url: 'redis://127.0.0.1:6379', failMode: 'closed', expectedReplicas: 3 },
+      {
+        store: {
+          plugin: 'shared',
+          url: 'redis://127.0.0.1:6379',
+          prefix: 'app:',
+          failMode: 'closed',
+          expectedReplicas: 3,
+        },
+      },
       'limiter',
     );
-    expect(received).toEqual([{ url: 'redis://127.0.0.1:6379', failMode: 'closed', expectedReplicas: 3 }]);
+    expect(received).toEqual([
+      { url: 'redis://127.0.0.1:6379', prefix: 'app:', failMode: 'closed', expectedReplicas: 3 },
+    ]);
   });
 
   it('says which package to install for an unknown store', async () => {
     const registry = createPluginRegistry({ plugins: [plugin] });
-    await expect(registry.create('middleware', 'limiter', { store: 'redis' }, 'limiter')).rejects.toThrow(
-      /@bulwark\/limiter-redis/,
+    await expect(
+      registry.create('middleware', 'limiter', { store: { plugin: 'redis' } }, 'limiter'),
+    ).rejects.toThrow(/No limiter-store plugin named "redis".*@bulwark\/redis-stores/);
+  });
+
+  it('names the new place of the settings of 0.1 (store: redis, url, keyPrefix)', async () => {
+    const registry = createPluginRegistry({ plugins: [plugin] });
+    const error = await registry
+      .create('middleware', 'limiter', { store: 'redis', url: 'redis://x', keyPrefix: 'a:' }, 'limiter')
+      .catch((caught: unknown) => caught);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    const messages = (error as ConfigError).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toContain(
+      'limiter.store: store must be an object: { plugin: memory } or { plugin: redis, url, prefix }',
     );
+    expect(messages.join('\n')).toMatch(
+      /limiter\.url: url moved into the store: write store: \{ plugin: redis/,
+    );
+    expect(messages.join('\n')).toMatch(/limiter\.keyPrefix: keyPrefix moved/);
   });
 });

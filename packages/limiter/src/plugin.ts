@@ -1,6 +1,5 @@
-import type { PluginDescriptor } from '@bulwark/core';
+import { createConfiguredStore, type PluginDescriptor } from '@bulwark/core';
 import { z } from 'zod';
-import type { LimiterStoreV1 } from './limiter-store.js';
 import { createRateLimiter } from './rate-limiter.js';
 
 const limitsSchema = z.object({
@@ -11,18 +10,30 @@ const limitsSchema = z.object({
   tokenBurst: z.number().positive().optional(),
 });
 
+const moved = (key: string) =>
+  z
+    .never({
+      error: `${key} moved into the store: write store: { plugin: redis, url, prefix, failMode, expectedReplicas }`,
+    })
+    .optional();
+
 /** Config of the `limiter` middleware plugin (the gateway's `limiter:` section). */
 export const limiterConfigSchema = z.object({
-  /** `memory` (this process) or the name of a store plugin, e.g. `redis` from `@bulwark/limiter-redis`. */
-  store: z.string().min(1).default('memory'),
-  /** Redis URL, for `store: redis`. */
-  url: z.string().min(1).optional(),
-  /** Key prefix in the shared store. */
-  keyPrefix: z.string().optional(),
-  /** What a shared store does when it is unreachable: `open` (local limiter at limit ÷ replicas) or `closed`. */
-  failMode: z.enum(['open', 'closed']).optional(),
-  /** Replicas sharing the limits; the fail-open local limiter runs at limit ÷ this. */
-  expectedReplicas: z.number().int().positive().optional(),
+  /**
+   * Where the limits are kept: `{ plugin: memory }` (this process, the default) or a `limiter-store`
+   * plugin with its options, e.g. `{ plugin: redis, url, prefix, failMode, expectedReplicas }` from
+   * `@bulwark/redis-stores`.
+   */
+  store: z
+    .looseObject(
+      { plugin: z.string().min(1) },
+      { error: 'store must be an object: { plugin: memory } or { plugin: redis, url, prefix }' },
+    )
+    .optional(),
+  url: moved('url'),
+  keyPrefix: moved('keyPrefix'),
+  failMode: moved('failMode'),
+  expectedReplicas: moved('expectedReplicas'),
   /** Waiters per scope before new callers are refused. */
   maxQueue: z.number().int().positive().default(1000),
   /** Longest a caller waits in the queue (ms), also capped by the call deadline. */
@@ -41,7 +52,7 @@ export const limiterConfigSchema = z.object({
 
 export type LimiterConfig = z.infer<typeof limiterConfigSchema>;
 
-/** The `limiter` middleware plugin. `store: redis` creates the `redis` store plugin (install `@bulwark/limiter-redis`). */
+/** The `limiter` middleware plugin. `store: { plugin: redis }` creates the `redis` limiter-store plugin (`@bulwark/redis-stores`). */
 export const plugin: PluginDescriptor<'middleware', LimiterConfig> = {
   specificationVersion: 'v1',
   kind: 'middleware',
@@ -50,20 +61,7 @@ export const plugin: PluginDescriptor<'middleware', LimiterConfig> = {
   description: 'Requests/tokens per minute and concurrency per target, with a bounded priority queue.',
   configSchema: limiterConfigSchema,
   async create(config, context) {
-    let store: LimiterStoreV1 | undefined;
-    if (config.store !== 'memory') {
-      const storeConfig: Record<string, unknown> = {};
-      if (config.url !== undefined) storeConfig.url = config.url;
-      if (config.keyPrefix !== undefined) storeConfig.keyPrefix = config.keyPrefix;
-      if (config.failMode !== undefined) storeConfig.failMode = config.failMode;
-      if (config.expectedReplicas !== undefined) storeConfig.expectedReplicas = config.expectedReplicas;
-      store = (await context.create(
-        'store',
-        config.store,
-        storeConfig,
-        `${context.path}.store`,
-      )) as LimiterStoreV1;
-    }
+    const store = await createConfiguredStore(context, 'limiter-store', config.store);
     return createRateLimiter({
       limits: config.limits,
       scope: config.scope,

@@ -5,18 +5,16 @@ import {
   collectStream,
   createBulwark,
   createEventBus,
+  createPluginRegistry,
   createVirtualClock,
   type MiddlewareV1,
   validateConfig,
 } from '@bulwark/core';
 import { createMockProvider, type MockProvider } from '@bulwark/provider-mock';
-import { useTestRedis } from '@bulwark/testkit';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type BudgetOptions, createBudget } from './budget.js';
 import type { BudgetExceededEvent } from './events.js';
 import { budgetConfigSchema, budgetPlugin } from './plugin.js';
-import { createRedisSpendStore } from './redis-spend-store.js';
 import type { SpendStoreV1 } from './spend-store.js';
 import { captureLogger, testCache } from './test-helpers/pipeline.js';
 import { estimateRequestTokens } from './token-estimate.js';
@@ -313,8 +311,16 @@ describe('createBudget', () => {
   it('has a plugin descriptor whose schema names bad fields', async () => {
     expect(budgetPlugin).toMatchObject({ kind: 'middleware', name: 'budget', packageName: '@bulwark/usage' });
     await expect(
-      validateConfig(budgetConfigSchema, { store: 'redis', budgets: [] }, 'budget'),
-    ).rejects.toThrow(/budget\.url/);
+      validateConfig(budgetConfigSchema, { store: 'redis', url: 'redis://127.0.0.1:6379' }, 'budget'),
+    ).rejects.toThrow(/budget\.store: store must be an object.*budget\.url: url moved into the store/);
+    await expect(
+      createPluginRegistry({ plugins: [budgetPlugin] }).create(
+        'middleware',
+        'budget',
+        { store: { plugin: 'redis', url: 'redis://127.0.0.1:6379' } },
+        'budget',
+      ),
+    ).rejects.toThrow(/No spend-store plugin named "redis".*@bulwark\/redis-stores/);
     await expect(
       validateConfig(
         budgetConfigSchema,
@@ -322,67 +328,5 @@ describe('createBudget', () => {
         'budget',
       ),
     ).rejects.toThrow(/budget\.budgets\[0\]\.scope/);
-  });
-});
-
-describe('createBudget with Redis', () => {
-  let redis: Awaited<ReturnType<typeof useTestRedis>>;
-  const clients: Redis[] = [];
-  const client = () => {
-    const created = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    clients.push(created);
-    return created;
-  };
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((created) => created.quit()));
-    await redis.stop();
-  });
-
-  it('lets exactly 10 of 100 concurrent calls through, with replicas sharing the counters', async () => {
-    const prefix = `${redis.prefix}concurrency:`;
-    const budgets = [{ scope: 'tenant' as const, window: 'day' as const, limitUsd: perCall * 10 }];
-    const first = setup({ budgets, store: createRedisSpendStore({ redis: client(), prefix }) });
-    const second = setup({ budgets, store: createRedisSpendStore({ redis: client(), prefix }) });
-    const calls = Array.from({ length: 100 }, (_, index) =>
-      (index % 2 === 0 ? first : second).bulwark.chat(request, { metadata: { tenant: 'acme' } }),
-    );
-    const results = await Promise.allSettled(calls);
-    const passed = results.filter((result) => result.status === 'fulfilled');
-    const refused = results.filter(
-      (result) => result.status === 'rejected' && BudgetExceededError.isInstance(result.reason),
-    );
-    expect(passed).toHaveLength(10);
-    expect(refused).toHaveLength(90);
-    expect(first.mock.callCount + second.mock.callCount).toBe(10);
-
-    const [status] = await first.budget.status();
-    expect(status).toMatchObject({ subject: 'acme', windowId: '2025-01-15', remainingUsd: 0 });
-    expect(status!.spentUsd).toBeCloseTo(perCall * 10, 9);
-    const inspector = client();
-    const keys = await inspector.keys(`${prefix}*`);
-    expect(keys).toEqual([`${prefix}spend:{budget}:v1:tenant-day:acme:2025-01-15`]);
-    // The counter lives past the end of its window (2 hours away) plus a day of grace.
-    const ttl = await inspector.pttl(keys[0]!);
-    expect(ttl).toBeGreaterThan(2 * 60 * 60 * 1000);
-    expect(ttl).toBeLessThanOrEqual(26 * 60 * 60 * 1000);
-  });
-
-  it('creates its own client from a url and closes it', async () => {
-    const store = createRedisSpendStore({ url: redis.url, prefix: `${redis.prefix}url:` });
-    const reserved = await store.reserve([{ key: 'k', amount: 5, limit: 10, ttlMs: 60_000 }]);
-    expect(reserved).toEqual({ ok: true, before: [0] });
-    const refused = await store.reserve([
-      { key: 'other', amount: 1, ttlMs: 60_000 },
-      { key: 'k', amount: 6, limit: 10, ttlMs: 60_000 },
-    ]);
-    expect(refused).toEqual({ ok: false, before: [0, 5], refused: 1 });
-    // All or nothing: the refused reservation added nothing to the first counter either.
-    expect(await store.read(['k', 'other'])).toEqual([5, 0]);
-    await store.add([{ key: 'k', amount: -5, ttlMs: 60_000 }]);
-    expect(await store.read(['k'])).toEqual([0]);
-    await store.close?.();
   });
 });

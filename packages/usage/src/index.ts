@@ -8,8 +8,6 @@ export type { BudgetExceededEvent, BudgetScope, UsageRecordedEvent } from './eve
 export { budgetConfigSchema, budgetPlugin, plugins, usageConfigSchema, usagePlugin } from './plugin.js';
 export type { ModelPrice, PriceTable, PriceTableOptions } from './price-table.js';
 export { costOf, createPriceTable, defaultPrices, pricesAsOf, roundUsd } from './price-table.js';
-export type { RedisClientLike, RedisSpendStoreOptions } from './redis-spend-store.js';
-export { createRedisSpendStore } from './redis-spend-store.js';
 export type {
   MemorySpendStoreOptions,
   ReserveResult,

@@ -1,8 +1,7 @@
-import type { PluginDescriptor } from '@bulwark/core';
+import { createConfiguredStore, type PluginDescriptor } from '@bulwark/core';
 import { z } from 'zod';
 import { createBudget } from './budget.js';
 import { createPriceTable } from './price-table.js';
-import { createRedisSpendStore } from './redis-spend-store.js';
 import { createMemorySpendStore } from './spend-store.js';
 import { createUsageTracker } from './usage-tracker.js';
 
@@ -39,23 +38,28 @@ const ruleSchema = z.strictObject({
 });
 
 /** Config of the `budget` middleware (gateway section `budget`). */
-export const budgetConfigSchema = z
-  .strictObject({
-    ...pricingFields,
-    budgets: z.array(ruleSchema).optional(),
-    maxRequestCostUsd: usd.optional(),
-    /** `memory` (default) or `redis` (shared by replicas; needs `url`). */
-    store: z.enum(['memory', 'redis']).optional(),
-    url: z.string().min(1).optional(),
-    prefix: z.string().optional(),
-    defaultMaxTokens: z.number().int().positive().optional(),
-    unpricedModels: z.enum(['deny', 'allow']).optional(),
-    onStoreError: z.enum(['allow', 'deny']).optional(),
-  })
-  .refine((config) => config.store !== 'redis' || config.url !== undefined, {
-    message: 'store "redis" needs url',
-    path: ['url'],
-  });
+export const budgetConfigSchema = z.strictObject({
+  ...pricingFields,
+  budgets: z.array(ruleSchema).optional(),
+  maxRequestCostUsd: usd.optional(),
+  /**
+   * Where spend counters are kept: `{ plugin: memory }` (this process, the default) or a `spend-store`
+   * plugin with its options, e.g. `{ plugin: redis, url, prefix }` from `@bulwark/redis-stores`.
+   */
+  store: z
+    .looseObject(
+      { plugin: z.string().min(1) },
+      { error: 'store must be an object: { plugin: memory } or { plugin: redis, url, prefix }' },
+    )
+    .optional(),
+  url: z.never({ error: 'url moved into the store: write store: { plugin: redis, url, prefix }' }).optional(),
+  prefix: z
+    .never({ error: 'prefix moved into the store: write store: { plugin: redis, url, prefix }' })
+    .optional(),
+  defaultMaxTokens: z.number().int().positive().optional(),
+  unpricedModels: z.enum(['deny', 'allow']).optional(),
+  onStoreError: z.enum(['allow', 'deny']).optional(),
+});
 
 /** Middleware plugin `usage`: per-call usage, cost and cache savings. */
 export const usagePlugin: PluginDescriptor<'middleware', z.infer<typeof usageConfigSchema>> = {
@@ -88,14 +92,10 @@ export const budgetPlugin: PluginDescriptor<'middleware', z.infer<typeof budgetC
   description:
     'Budgets per tenant, model alias or gateway over day/month windows, and a per-request ceiling.',
   configSchema: budgetConfigSchema,
-  create(config, context) {
+  async create(config, context) {
     const store =
-      config.store === 'redis'
-        ? createRedisSpendStore({
-            url: config.url!,
-            ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
-          })
-        : createMemorySpendStore({ clock: context.clock });
+      (await createConfiguredStore(context, 'spend-store', config.store)) ??
+      createMemorySpendStore({ clock: context.clock });
     return createBudget({
       store,
       clock: context.clock,

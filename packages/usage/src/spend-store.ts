@@ -27,8 +27,9 @@ export interface ReserveResult {
 
 /**
  * Where spend counters live (version 1 of the contract). `reserve` must be atomic across its entries:
- * under any concurrency, limits hold exactly. In memory by default; `createRedisSpendStore` shares
- * the counters between replicas.
+ * under any concurrency, limits hold exactly. In memory by default; `createRedisSpendStore` of
+ * `@bulwark/redis-stores` shares the counters between replicas. Store plugins of kind `spend-store` create
+ * it (`budget: { store: { plugin: redis, url, prefix } }`).
  */
 export interface SpendStoreV1 {
   readonly specificationVersion: 'v1';
@@ -100,4 +101,11 @@ export function createMemorySpendStore(options: MemorySpendStoreOptions = {}): S
       return keys.map((key) => currentValue(key, now));
     },
   };
+}
+
+declare module '@bulwark/core' {
+  interface StoreContractMap {
+    /** A spend-counter store for budgets: what a `spend-store` plugin creates. */
+    'spend-store': SpendStoreV1;
+  }
 }

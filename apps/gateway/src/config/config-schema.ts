@@ -183,21 +183,27 @@ const aliasSchema = z.union([
 /** A middleware section: its plugin's config, or `false` to switch the middleware off. */
 const section = z.union([z.literal(false), z.looseObject({})]);
 
+/**
+ * Where a section keeps its state, the same in every section (`cache`, `limiter`, `breaker`, `budget`):
+ * `store: { plugin: redis, url, prefix }`. The section's plugin checks the rest.
+ */
+const storeSchema = z.looseObject(
+  { plugin: z.string().min(1) },
+  { error: 'an object such as { plugin: redis, url, prefix } (or { plugin: memory })' },
+);
+
+/** A section with a store: its plugin's config, or `false` to switch the middleware off. */
+const sectionWithStore = z.union([z.literal(false), z.looseObject({ store: storeSchema.optional() })]);
+
 const cacheSchema = z.union([
   z.literal(false),
   z.looseObject({
-    /** Cache backend plugin: `memory` (default), `redis`, or one from a `plugins:` package. */
-    plugin: z.string().min(1).default('memory'),
+    /** Cache backend: `{ plugin: memory }` (default), `{ plugin: redis, url, prefix }`, or a `plugins:` package's. */
+    store: storeSchema.optional(),
+    /** Deprecated spelling of `store.plugin` (`cache: { plugin: redis, url }`). */
+    plugin: z.string().min(1).optional(),
     /** One cache for every caller instead of one namespace per API key. Default false. */
     shared: z.boolean().default(false),
-  }),
-]);
-
-const limiterSchema = z.union([
-  z.literal(false),
-  z.looseObject({
-    /** Where limiter state lives: `memory` (default) or `redis`. */
-    store: z.string().min(1).default('memory'),
   }),
 ]);
 
@@ -214,12 +220,12 @@ export const gatewayConfigSchema = z.strictObject({
   passThrough: z.boolean().default(true),
   retry: section.optional(),
   timeout: section.optional(),
-  breaker: section.optional(),
+  breaker: sectionWithStore.optional(),
   hedge: section.optional(),
-  budget: section.optional(),
+  budget: sectionWithStore.optional(),
   usage: section.optional(),
   cache: cacheSchema.optional(),
-  limiter: limiterSchema.optional(),
+  limiter: sectionWithStore.optional(),
   log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
   metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
 });

@@ -34,7 +34,7 @@ export function defaultConfig(env: Record<string, string | undefined> = process.
     server: { host: '127.0.0.1', port: 8787 },
     providers,
     models: { fast, smart },
-    cache: { plugin: 'memory' },
-    limiter: { store: 'memory' },
+    cache: { store: { plugin: 'memory' } },
+    limiter: { store: { plugin: 'memory' } },
   };
 }

@@ -76,7 +76,11 @@ describe('config loading', () => {
     expect(lines).toContainEqual(
       expect.stringMatching(/^models\.smart\[0\]\.model: got undefined; expected string/),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^limiter\.store: got 7; expected string/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^limiter\.store: got 7; expected an object such as \{ plugin: redis, url, prefix \}/,
+      ),
+    );
   });
 
   it('refuses a config file over the size cap without reading it, naming the file and the limit', () => {

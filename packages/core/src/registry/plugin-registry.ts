@@ -2,7 +2,7 @@ import { type Clock, systemClock } from '../clock/clock.js';
 import { ConfigError, PluginNotFoundError } from '../errors/errors.js';
 import { createEventBus, type EventBus } from '../events/event-bus.js';
 import { type Logger, silentLogger } from '../util/logger.js';
-import type { PluginContext, PluginDescriptor, PluginInstanceMap, PluginKind } from './plugin.js';
+import type { PluginContext, PluginDescriptor, PluginInstanceMap, PluginKind, StoreKind } from './plugin.js';
 import { formatPath, type StandardSchemaV1 } from './standard-schema.js';
 
 export interface PluginRegistry {
@@ -46,6 +46,12 @@ export async function validateConfig<T>(
   });
 }
 
+const memoryStorePackages: Record<StoreKind, string> = {
+  'limiter-store': '@bulwark/limiter',
+  'breaker-store': '@bulwark/breaker',
+  'spend-store': '@bulwark/usage',
+};
+
 /** The package that conventionally provides a plugin, for the "install it" hint. */
 export function suggestedPackage(kind: PluginKind, name: string): string {
   if (name.startsWith('@') || name.includes('/')) return name;
@@ -54,8 +60,12 @@ export function suggestedPackage(kind: PluginKind, name: string): string {
       return `@bulwark/provider-${name}`;
     case 'cache':
       return `@bulwark/cache-${name}`;
-    case 'store':
-      return `@bulwark/${name === 'redis' ? 'limiter-redis' : name}`;
+    case 'limiter-store':
+    case 'breaker-store':
+    case 'spend-store':
+      // In-process stores come with the middleware that uses them; `redis` → `@bulwark/redis-stores`.
+      if (name === 'memory') return memoryStorePackages[kind];
+      return `@bulwark/${name}-stores`;
     default:
       return `@bulwark/${name}`;
   }

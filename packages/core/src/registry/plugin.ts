@@ -7,13 +7,42 @@ import type { RoutingStrategyV1 } from '../routing/routing-strategy.js';
 import type { Logger } from '../util/logger.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
-/** What each plugin kind creates. `store` is free-form state storage (breaker, limiter, budget stores). */
+/** What every store plugin instance has, whatever its kind. */
+export interface StoreBaseV1 {
+  readonly specificationVersion: 'v1';
+  /** Releases connections the store opened itself. */
+  close?(): MaybePromise<void>;
+}
+
+/**
+ * The contract of each store kind, added by the package that defines it through declaration merging:
+ * `@bulwark/limiter` adds `'limiter-store': LimiterStoreV1`, `@bulwark/breaker` adds
+ * `'breaker-store': BreakerStoreV1` and `@bulwark/usage` adds `'spend-store': SpendStoreV1`. Core
+ * knows the kinds; the middleware that uses a store owns its contract.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging (see above)
+export interface StoreContractMap {}
+
+/** The store plugin kinds: state a middleware keeps, in this process or shared (Redis). */
+export type StoreKind = 'limiter-store' | 'breaker-store' | 'spend-store';
+
+/** `StoreContractMap[K]` once the package defining the kind is loaded; `StoreBaseV1` before. */
+export type StoreInstance<K extends StoreKind> = K extends keyof StoreContractMap
+  ? StoreContractMap[K]
+  : StoreBaseV1;
+
+/** What each plugin kind creates. */
 export interface PluginInstanceMap {
   provider: ProviderV1;
   cache: CacheBackendV1;
   middleware: MiddlewareV1;
-  store: unknown;
   routing: RoutingStrategyV1;
+  /** A rate-limiter store (`LimiterStoreV1` of `@bulwark/limiter`). */
+  'limiter-store': StoreInstance<'limiter-store'>;
+  /** A circuit-breaker store (`BreakerStoreV1` of `@bulwark/breaker`). */
+  'breaker-store': StoreInstance<'breaker-store'>;
+  /** A spend-counter store for budgets (`SpendStoreV1` of `@bulwark/usage`). */
+  'spend-store': StoreInstance<'spend-store'>;
 }
 
 export type PluginKind = keyof PluginInstanceMap;
@@ -46,7 +75,7 @@ export interface PluginContext {
 export interface PluginDescriptor<K extends PluginKind = PluginKind, Config = any> {
   readonly specificationVersion: 'v1';
   readonly kind: K;
-  /** The name configs refer to (`openai`, `redis`, `breaker`…). */
+  /** The name configs refer to (`openai`, `redis`, `breaker`…); unique per kind. */
   readonly name: string;
   /** The npm package that provides it, for error messages. */
   readonly packageName?: string;

@@ -5,20 +5,23 @@ import {
   type LimiterStoreV1,
   type RateDimension,
 } from '@bulwark/limiter';
-import { Redis } from 'ioredis';
 import { createHealth, type FailMode, isScriptError, LimiterUnavailableError } from './degradation.js';
 import { acquireScript, adjustScript, pauseScript } from './gcra-scripts.js';
-import type { RedisClient, RedisScript } from './redis-script.js';
+import {
+  openRedisConnection,
+  type RedisClient,
+  type RedisConnectionOptions,
+  type RedisScript,
+} from './redis-client.js';
+import type { TimeSource } from './redis-script.js';
 
-export interface RedisLimiterStoreOptions {
-  /** Redis URL (`redis://127.0.0.1:6379`). Ignored when `redis` is given. */
-  url?: string;
+export interface RedisLimiterStoreOptions extends RedisConnectionOptions {
   /**
-   * Your own ioredis client or Cluster. Create it with `enableOfflineQueue: false`, or a Redis outage
-   * makes callers wait in ioredis' offline queue instead of failing over.
+   * Prefix of every key (no `{` or `}`: the scope key is the hash tag). Default `bulwark:`; keys are
+   * `<prefix>limiter:v1:{<scope>}:<dimension>`, so the limiter, breaker and spend stores can share one prefix.
    */
-  redis?: RedisClient;
-  /** Prefix of every key (no `{` or `}`: the scope key is the hash tag). Default `bulwark:limiter:`. */
+  prefix?: string;
+  /** @deprecated The whole key prefix of 0.1 (`bulwark:limiter:`); use `prefix`, which the store extends with `limiter:`. */
   keyPrefix?: string;
   /**
    * While Redis is unreachable: `open` admits through a local limiter at limit ÷ `expectedReplicas`
@@ -29,6 +32,11 @@ export interface RedisLimiterStoreOptions {
   expectedReplicas?: number;
   /** Longest a Redis command may take before the store counts Redis as unreachable. Default 100 ms. */
   commandTimeoutMs?: number;
+  /**
+   * `redis` (default): the scripts read Redis `TIME`, so process clocks do not matter. `caller`: they use
+   * the `now` each method is given (the limiter's clock), for virtual time in tests or synchronized hosts.
+   */
+  timeSource?: TimeSource;
   events?: EventBus;
   logger?: Logger;
 }
@@ -51,6 +59,8 @@ export interface RedisLimiterStore extends LimiterStoreV1 {
   readonly client: RedisClient;
   /** True while Redis is unreachable and the fail mode decides. */
   readonly degraded: boolean;
+  /** True when Redis is connected and answers `PING`. */
+  ready(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -65,25 +75,24 @@ export function checkPrefix(prefix: string, path: string): string {
   return prefix;
 }
 
-/** Creates the ioredis client the stores use when none is injected: fast failure, no offline queue. */
-export function createFailFastClient(url: string, commandTimeoutMs: number): Redis {
-  return new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: 1000,
-    lazyConnect: false,
-    retryStrategy: (attempt) => Math.min(1000, 50 * attempt),
-  });
+/** The full key prefix of a store: `prefix` + its role, or the deprecated whole `keyPrefix`. */
+export function storePrefix(
+  options: { prefix?: string; keyPrefix?: string },
+  role: 'limiter' | 'breaker' | 'spend',
+): string {
+  if (options.prefix !== undefined) return `${checkPrefix(options.prefix, 'prefix')}${role}:`;
+  if (options.keyPrefix !== undefined) return checkPrefix(options.keyPrefix, 'keyPrefix');
+  return `bulwark:${role}:`;
 }
 
 /**
  * The limits of `@bulwark/limiter` shared by every process on one Redis: one atomic Lua script per
- * admission (GCRA over all dimensions, EVALSHA with EVAL fallback), keys hash-tagged by scope for Redis
- * Cluster, time from Redis `TIME` so process clocks do not matter.
+ * admission (GCRA over all dimensions, registered with `defineCommand`), keys hash-tagged by scope for
+ * Redis Cluster, time from Redis `TIME` so process clocks do not matter.
  */
 export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}): RedisLimiterStore {
-  const keyPrefix = checkPrefix(options.keyPrefix ?? 'bulwark:limiter:', 'keyPrefix');
+  const keyPrefix = storePrefix(options, 'limiter');
+  const callerTime = options.timeSource === 'caller';
   const failMode = options.failMode ?? 'open';
   const replicas = options.expectedReplicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1) {
@@ -93,12 +102,10 @@ export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}):
     });
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? 100;
-  const ownsClient = options.redis === undefined;
-  const client =
-    options.redis ?? createFailFastClient(options.url ?? 'redis://127.0.0.1:6379', commandTimeoutMs);
-  if (ownsClient) client.on('error', () => {});
+  const connection = openRedisConnection({ ...options, commandTimeoutMs });
+  const client = connection.client;
   const health = createHealth({
-    client,
+    connection,
     component: 'limiter',
     mode: failMode,
     commandTimeoutMs,
@@ -134,8 +141,11 @@ export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}):
     }
     return keys;
   };
-  const argsOf = (values: readonly number[], dimensions: readonly RateDimension[]): number[] => {
-    const args = new Array<number>(dimensions.length * 3);
+  const argsOf = (
+    values: readonly number[],
+    dimensions: readonly RateDimension[],
+  ): Array<number | string> => {
+    const args = new Array<number | string>(dimensions.length * 3);
     for (let index = 0; index < dimensions.length; index += 1) {
       const dimension = dimensions[index]!;
       const emission = dimension.periodMs / dimension.limit;
@@ -149,12 +159,14 @@ export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}):
   const call = async <T>(
     script: RedisScript,
     key: string,
-    args: number[],
+    args: Array<number | string>,
     dimensions: readonly RateDimension[],
+    now: number,
     fallback: () => T,
   ): Promise<T | unknown> => {
+    args.push(callerTime ? now : '');
     try {
-      return await health.run(() => script.run(client, keysOf(key, dimensions), args));
+      return await health.run(() => connection.run(script, keysOf(key, dimensions), args));
     } catch (error) {
       if (isScriptError(error)) throw new LimiterUnavailableError({ reason: 'script-error', cause: error });
       health.degraded(error);
@@ -172,7 +184,7 @@ export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}):
     },
     async acquire(key, costs, dimensions, now): Promise<AcquireResult> {
       let fallbackResult: AcquireResult | undefined;
-      const reply = await call(acquireScript, key, argsOf(costs, dimensions), dimensions, () => {
+      const reply = await call(acquireScript, key, argsOf(costs, dimensions), dimensions, now, () => {
         fallbackResult = local.acquire(key, costs, scaled(dimensions), now) as AcquireResult;
         return fallbackResult;
       });
@@ -183,7 +195,7 @@ export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}):
         : { allowed: false, retryAfterMs: Number(retryAfterMs) };
     },
     async adjust(key, deltas, dimensions, now) {
-      await call(adjustScript, key, argsOf(deltas, dimensions), dimensions, () =>
+      await call(adjustScript, key, argsOf(deltas, dimensions), dimensions, now, () =>
         local.adjust(key, deltas, scaled(dimensions), now),
       );
     },
@@ -192,13 +204,12 @@ export function createRedisLimiterStore(options: RedisLimiterStoreOptions = {}):
       args.push(Math.ceil(durationMs));
       // Pause the local limiter too, so a fail-over during the pause does not send a herd.
       local.pause(key, durationMs, scaled(dimensions), now);
-      await call(pauseScript, key, args, dimensions, () => undefined);
+      await call(pauseScript, key, args, dimensions, now, () => undefined);
     },
+    ready: () => connection.ready(),
     async close() {
       await local.close?.();
-      if (ownsClient) {
-        client.disconnect();
-      }
+      await connection.close();
     },
   };
 }

@@ -22,7 +22,7 @@ describe('createRedisBreakerStore (real Redis)', () => {
   let redis: TestRedis;
   const stores: RedisBreakerStore[] = [];
   const open = async () => {
-    const store = createRedisBreakerStore({ url: redis.url, keyPrefix: redis.prefix });
+    const store = createRedisBreakerStore({ url: redis.url, prefix: redis.prefix });
     stores.push(store);
     if (store.client.status !== 'ready') await new Promise((resolve) => store.client.once('ready', resolve));
     return store;
@@ -135,7 +135,7 @@ describe('createRedisBreakerStore (real Redis)', () => {
   it('survives a corrupt snapshot field without arithmetic on nil', async () => {
     const store = await open();
     const admin = new Redis(redis.url);
-    await admin.set(`${redis.prefix}v1:{corrupt}`, JSON.stringify({ state: 'open', epoch: 'x' }));
+    await admin.set(`${redis.prefix}breaker:v1:{corrupt}`, JSON.stringify({ state: 'open', epoch: 'x' }));
     admin.disconnect();
     expect(await store.acquire('corrupt', 0, policy)).toMatchObject({ allowed: true, state: 'half-open' });
   });

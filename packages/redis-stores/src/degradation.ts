@@ -1,5 +1,5 @@
 import { type EventBus, type Logger, RateLimitError, silentLogger } from '@bulwark/core';
-import type { RedisClient } from './redis-script.js';
+import type { RedisConnection } from './redis-client.js';
 
 declare module '@bulwark/core' {
   interface BulwarkEventMap {
@@ -48,7 +48,7 @@ export function isScriptError(error: unknown): boolean {
 
 /** Tracks whether Redis is usable, runs commands with a deadline, and reports degradation and recovery. */
 export interface Health {
-  /** Runs `command` when the client is ready, within the command timeout; throws the cause otherwise. */
+  /** Runs `command` once the client is ready, within the command timeout; throws the cause otherwise. */
   run<T>(command: () => Promise<T>): Promise<T>;
   /** Marks the store degraded (once per outage: logged and evented). */
   degraded(error: unknown): void;
@@ -56,7 +56,7 @@ export interface Health {
 }
 
 export function createHealth(options: {
-  client: RedisClient;
+  connection: RedisConnection;
   component: 'limiter' | 'breaker';
   mode: FailMode;
   commandTimeoutMs: number;
@@ -66,45 +66,12 @@ export function createHealth(options: {
 }): Health {
   const logger = options.logger ?? silentLogger;
   let degradedSince: number | undefined;
-  let everReady = options.client.status === 'ready';
-  if (!everReady) {
-    options.client.once('ready', () => {
-      everReady = true;
-    });
-  }
-  /** The first connection may take a moment: wait for it (up to a second) instead of failing over at start. */
-  const firstConnection = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const settle = (error?: Error): void => {
-        clearTimeout(timer);
-        options.client.off('ready', onReady);
-        options.client.off('error', onError);
-        options.client.off('close', onClose);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onReady = (): void => settle();
-      const onError = (error: Error): void => settle(error);
-      const onClose = (): void => settle(new Error('Redis connection closed'));
-      const timer = setTimeout(
-        () => settle(new Error(`Redis client is ${options.client.status}`)),
-        Math.max(1000, options.commandTimeoutMs),
-      );
-      timer.unref();
-      options.client.once('ready', onReady);
-      options.client.once('error', onError);
-      options.client.once('close', onClose);
-    });
   const health: Health = {
     get isDegraded() {
       return degradedSince !== undefined;
     },
     async run<T>(command: () => Promise<T>): Promise<T> {
-      if (options.client.status !== 'ready') {
-        const connecting = ['wait', 'connecting', 'connect'].includes(options.client.status);
-        if (everReady || !connecting) throw new Error(`Redis client is ${options.client.status}`);
-        await firstConnection();
-      }
+      await options.connection.connected();
       let timer: NodeJS.Timeout | undefined;
       const result = await Promise.race([
         command(),

@@ -19,7 +19,7 @@ describe('createRedisLimiterStore (real Redis)', () => {
   let admin: Redis;
   const stores: RedisLimiterStore[] = [];
   const open = (options: Parameters<typeof createRedisLimiterStore>[0] = {}) => {
-    const store = createRedisLimiterStore({ url: redis.url, keyPrefix: redis.prefix, ...options });
+    const store = createRedisLimiterStore({ url: redis.url, prefix: redis.prefix, ...options });
     stores.push(store);
     return store;
   };
@@ -57,12 +57,12 @@ describe('createRedisLimiterStore (real Redis)', () => {
     await ready(store);
     const dimensions = [perSecond(10, 5), perSecond(100, 100, 'tokens')];
     expect((await store.acquire('t-rl3', [0, 100], dimensions, 0)).allowed).toBe(true);
-    expect(await admin.get(`${redis.prefix}v1:{t-rl3}:requests`)).toBeNull();
+    expect(await admin.get(`${redis.prefix}limiter:v1:{t-rl3}:requests`)).toBeNull();
     const refused = await store.acquire('t-rl3', [1, 60], dimensions, 0);
     expect(refused.allowed).toBe(false);
     expect(refused.retryAfterMs).toBeGreaterThan(500);
-    expect(await admin.get(`${redis.prefix}v1:{t-rl3}:requests`)).toBeNull();
-    const ttl = await admin.pttl(`${redis.prefix}v1:{t-rl3}:tokens`);
+    expect(await admin.get(`${redis.prefix}limiter:v1:{t-rl3}:requests`)).toBeNull();
+    const ttl = await admin.pttl(`${redis.prefix}limiter:v1:{t-rl3}:tokens`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2000);
   });
@@ -106,7 +106,7 @@ describe('createRedisLimiterStore (real Redis)', () => {
   it('rejects promptly with a typed error when a key holds the wrong type (T-D9)', async () => {
     const store = open();
     await ready(store);
-    await admin.hset(`${redis.prefix}v1:{corrupt}:requests`, 'field', '1');
+    await admin.hset(`${redis.prefix}limiter:v1:{corrupt}:requests`, 'field', '1');
     const error = await store
       .acquire('corrupt', [1], [perSecond(10, 5)], 0)
       .catch((caught: unknown) => caught);
@@ -132,7 +132,7 @@ describe('createRedisLimiterStore when Redis is unreachable', () => {
     events.on('store:recovered', () => seen.push('recovered'));
     const store = createRedisLimiterStore({
       url: `redis://127.0.0.1:${port}`,
-      keyPrefix: 'bulwark-test:failover:',
+      prefix: 'bulwark-test:failover:',
       expectedReplicas: 2,
       events,
     });
@@ -157,7 +157,7 @@ describe('createRedisLimiterStore when Redis is unreachable', () => {
         const inspector = new Redis(`redis://127.0.0.1:${port}`);
         const keys = await inspector.keys('bulwark-test:failover:*');
         inspector.disconnect();
-        expect(keys).toEqual(['bulwark-test:failover:v1:{k}:requests']);
+        expect(keys).toEqual(['bulwark-test:failover:limiter:v1:{k}:requests']);
       } finally {
         await store.close();
         await server.stop();
@@ -182,6 +182,7 @@ describe('createRedisLimiterStore when Redis is unreachable', () => {
   });
 
   it('refuses a key prefix with hash-tag braces', () => {
-    expect(() => createRedisLimiterStore({ keyPrefix: 'a{b}:' })).toThrow(/keyPrefix/);
+    expect(() => createRedisLimiterStore({ prefix: 'a{b}:' })).toThrow(/prefix must not contain/);
+    expect(() => createRedisLimiterStore({ keyPrefix: 'a{b}:' })).toThrow(/keyPrefix must not contain/);
   });
 });

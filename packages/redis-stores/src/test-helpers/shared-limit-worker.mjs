@@ -5,7 +5,7 @@ import { createRateLimiter } from '@bulwark/limiter';
 import { createOpenAIProvider } from '@bulwark/provider-openai';
 import { createRedisLimiterStore } from '../../dist/index.js';
 
-const [redisUrl, keyPrefix, baseURL, durationText, rpmText, concurrencyText] = process.argv.slice(2);
+const [redisUrl, prefix, baseURL, durationText, rpmText, concurrencyText] = process.argv.slice(2);
 const events = createEventBus();
 let degraded = 0;
 events.on('store:degraded', () => {
@@ -14,7 +14,7 @@ events.on('store:degraded', () => {
 // A generous command timeout: the test machine may be loaded, and this test is about sharing, not fail-over.
 const store = createRedisLimiterStore({
   url: redisUrl,
-  keyPrefix,
+  prefix,
   expectedReplicas: 3,
   commandTimeoutMs: 2000,
   events,

@@ -13,16 +13,20 @@ import {
 import type { EventBus, Logger } from '@bulwark/core';
 import { breakerAcquireScript, breakerRecordScript } from './breaker-scripts.js';
 import { createHealth, isScriptError, LimiterUnavailableError } from './degradation.js';
-import { checkPrefix, createFailFastClient } from './redis-limiter-store.js';
-import type { RedisClient } from './redis-script.js';
+import { openRedisConnection, type RedisClient, type RedisConnectionOptions } from './redis-client.js';
+import { storePrefix } from './redis-limiter-store.js';
+import type { TimeSource } from './redis-script.js';
 
-export interface RedisBreakerStoreOptions {
-  /** Redis URL (`redis://127.0.0.1:6379`). Ignored when `redis` is given. */
-  url?: string;
-  /** Your own ioredis client or Cluster (create it with `enableOfflineQueue: false`). */
-  redis?: RedisClient;
-  /** Prefix of every key (no `{` or `}`). Default `bulwark:breaker:`. */
+export interface RedisBreakerStoreOptions extends RedisConnectionOptions {
+  /** Prefix of every key (no `{` or `}`). Default `bulwark:`; keys are `<prefix>breaker:v1:{<target>}`. */
+  prefix?: string;
+  /** @deprecated The whole key prefix of 0.1 (`bulwark:breaker:`); use `prefix`, which the store extends with `breaker:`. */
   keyPrefix?: string;
+  /**
+   * `redis` (default): the scripts read Redis `TIME`. `caller`: they use the `now` each method is given
+   * (the breaker's clock), for virtual time in tests or synchronized hosts.
+   */
+  timeSource?: TimeSource;
   /** Longest a Redis command may take before the store falls back to its local breaker. Default 100 ms. */
   commandTimeoutMs?: number;
   events?: EventBus;
@@ -45,6 +49,8 @@ export interface RedisBreakerStore extends BreakerStoreV1 {
   delete(key: string): Promise<void>;
   readonly client: RedisClient;
   readonly degraded: boolean;
+  /** True when Redis is connected and answers `PING`. */
+  ready(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -98,14 +104,13 @@ function withoutNulls<T extends object>(value: T): T {
  * breaker (logged and evented) and returns to Redis once it answers again.
  */
 export function createRedisBreakerStore(options: RedisBreakerStoreOptions = {}): RedisBreakerStore {
-  const keyPrefix = checkPrefix(options.keyPrefix ?? 'bulwark:breaker:', 'keyPrefix');
+  const keyPrefix = storePrefix(options, 'breaker');
+  const callerTime = options.timeSource === 'caller';
   const commandTimeoutMs = options.commandTimeoutMs ?? 100;
-  const ownsClient = options.redis === undefined;
-  const client =
-    options.redis ?? createFailFastClient(options.url ?? 'redis://127.0.0.1:6379', commandTimeoutMs);
-  if (ownsClient) client.on('error', () => {});
+  const connection = openRedisConnection({ ...options, commandTimeoutMs });
+  const client = connection.client;
   const health = createHealth({
-    client,
+    connection,
     component: 'breaker',
     mode: 'open',
     commandTimeoutMs,
@@ -135,7 +140,11 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions = {}):
     acquire(key, now, policy) {
       return attempt(
         async () => {
-          const reply = await breakerAcquireScript.run(client, [redisKey(key)], policyArgs(policy));
+          const reply = await connection.run(
+            breakerAcquireScript,
+            [redisKey(key)],
+            [...policyArgs(policy), callerTime ? now : ''],
+          );
           const parsed = withoutNulls(JSON.parse(String(reply)) as Record<string, unknown>);
           if (parsed.transition) withoutNulls(parsed.transition as object);
           if (parsed.allowed === true) {
@@ -151,10 +160,10 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions = {}):
     record(key, ticket, outcome, now, policy) {
       return attempt(
         async () => {
-          const reply = await breakerRecordScript.run(
-            client,
+          const reply = await connection.run(
+            breakerRecordScript,
             [redisKey(key)],
-            [...policyArgs(policy), ticket.epoch, ticket.probe ?? '', outcome],
+            [...policyArgs(policy), ticket.epoch, ticket.probe ?? '', outcome, callerTime ? now : ''],
           );
           return withoutNulls(
             JSON.parse(String(reply)) as Record<string, unknown>,
@@ -207,8 +216,9 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions = {}):
         () => local.delete(key),
       );
     },
+    ready: () => connection.ready(),
     async close() {
-      if (ownsClient) client.disconnect();
+      await connection.close();
     },
   };
 }

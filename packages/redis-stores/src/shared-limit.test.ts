@@ -58,10 +58,10 @@ describe('three processes share one limit through Redis', () => {
 
   beforeAll(async () => {
     // The workers run the built dist/: `turbo run test` builds this package and its dependencies
-    // first (`dependsOn: ["build"]`). Outside turbo, run `pnpm turbo run build --filter=@bulwark/limiter-redis...`.
+    // first (`dependsOn: ["build"]`). Outside turbo, run `pnpm turbo run build --filter=@bulwark/redis-stores...`.
     if (!existsSync(join(packageRoot, 'dist', 'index.js'))) {
       throw new Error(
-        'packages/limiter-redis/dist is missing: run `pnpm turbo run build --filter=@bulwark/limiter-redis...` first',
+        'packages/redis-stores/dist is missing: run `pnpm turbo run build --filter=@bulwark/redis-stores...` first',
       );
     }
     redis = await useTestRedis();

@@ -58,7 +58,7 @@ describe('Redis Cluster (3 local nodes)', () => {
   });
 
   it('admits over several dimensions on many scopes without CROSSSLOT (T-D2)', async () => {
-    const store = createRedisLimiterStore({ redis: cluster, keyPrefix: 'bulwark-test:cluster:' });
+    const store = createRedisLimiterStore({ redis: cluster, prefix: 'bulwark-test:cluster:' });
     const dimensions = [
       { name: 'requests', limit: 1, periodMs: 1000, burst: 5 },
       { name: 'tokens', limit: 1000, periodMs: 1000, burst: 1000 },
@@ -77,7 +77,10 @@ describe('Redis Cluster (3 local nodes)', () => {
     const owners = new Set<number>();
     for (let scope = 0; scope < 20; scope += 1) {
       const slot = Number(
-        await cluster.cluster('KEYSLOT', `bulwark-test:cluster:v1:{provider-${scope}/model}:requests`),
+        await cluster.cluster(
+          'KEYSLOT',
+          `bulwark-test:cluster:limiter:v1:{provider-${scope}/model}:requests`,
+        ),
       );
       owners.add(slot < 5461 ? 0 : slot < 10923 ? 1 : 2);
     }
@@ -86,7 +89,7 @@ describe('Redis Cluster (3 local nodes)', () => {
   });
 
   it('shares breaker state through the cluster', async () => {
-    const store = createRedisBreakerStore({ redis: cluster, keyPrefix: 'bulwark-test:cluster:' });
+    const store = createRedisBreakerStore({ redis: cluster, prefix: 'bulwark-test:cluster:' });
     const policy = {
       failureThreshold: 1,
       failureRatio: 0,

@@ -3,7 +3,7 @@ import { defineScript, luaNow } from './redis-script.js';
 /*
  * `acquireBreaker` and `recordBreaker` of `@bulwark/breaker` (breaker-store.ts) as Lua over one JSON
  * snapshot per key, with Redis `TIME` as the clock. ARGV[1..10] is the policy in `policyArgs` order;
- * replies are JSON. Every number read from the snapshot is checked for nil before arithmetic.
+ * replies are JSON. The last ARGV is the time (`luaNow`). Every number read from the snapshot is checked for nil before arithmetic.
  */
 const common = `${luaNow}
 local P = {
@@ -54,7 +54,9 @@ local function open(s, reason)
 end
 `;
 
-export const breakerAcquireScript = defineScript(`${common}
+export const breakerAcquireScript = defineScript(
+  'BreakerAcquire',
+  `${common}
 local s = load()
 if s.state == 'closed' then return cjson.encode({ allowed = true, state = 'closed', epoch = s.epoch }) end
 local transition = nil
@@ -87,10 +89,13 @@ end
 local retryAfterMs = P.probeTimeoutMs
 if soonest then retryAfterMs = math.max(1, soonest - now) end
 return cjson.encode({ allowed = false, state = 'half-open', retryAfterMs = retryAfterMs, transition = transition })
-`);
+`,
+);
 
 /** ARGV[12] ticket epoch, ARGV[13] probe id or '', ARGV[14] outcome. */
-export const breakerRecordScript = defineScript(`${common}
+export const breakerRecordScript = defineScript(
+  'BreakerRecord',
+  `${common}
 local epoch = tonumber(ARGV[12])
 local probeId = tonumber(ARGV[13])
 local outcome = ARGV[14]
@@ -168,4 +173,5 @@ if P.failureRatio > 0 then
 end
 save(s)
 return cjson.encode({ state = 'closed' })
-`);
+`,
+);
