@@ -8,12 +8,12 @@ import {
   type StreamEvent,
   TimeoutError,
 } from '@bulwark/core';
+import { createTestCallContext } from '@bulwark/testkit';
 import { describe, expect, it } from 'vitest';
 import { estimateTokens, promptText } from './mock-answer.js';
 import { mockErrorCodes } from './mock-errors.js';
 import { createMockProvider } from './mock-provider.js';
 import { plugin } from './plugin.js';
-import { createTestContext } from './test-helpers/context.js';
 
 const hello: ChatRequest = { model: 'mock-1', messages: [{ role: 'user', content: 'Hello there, mock' }] };
 
@@ -33,8 +33,8 @@ describe('createMockProvider answers', () => {
   it('derives a deterministic text answer with chars/4 usage', async () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock });
-    const first = await mock.complete(hello, createTestContext(clock));
-    const second = await mock.complete(hello, createTestContext(clock));
+    const first = await mock.complete(hello, createTestCallContext({ clock }));
+    const second = await mock.complete(hello, createTestCallContext({ clock }));
     expect(first.text).toBe('Mock answer from mock-1: Hello there, mock');
     expect(second.text).toBe(first.text);
     expect(first.finishReason).toBe('stop');
@@ -73,7 +73,7 @@ describe('createMockProvider answers', () => {
         },
       ],
     };
-    const response = await mock.complete(request, createTestContext(clock));
+    const response = await mock.complete(request, createTestCallContext({ clock }));
     expect(response.finishReason).toBe('tool_calls');
     expect(response.toolCalls).toHaveLength(1);
     const call = response.toolCalls[0]!;
@@ -91,7 +91,7 @@ describe('createMockProvider answers', () => {
         { role: 'tool', toolCallId: call.id, content: '21 degrees' },
       ],
     };
-    const final = await mock.complete(followUp, createTestContext(clock));
+    const final = await mock.complete(followUp, createTestCallContext({ clock }));
     expect(final.toolCalls).toEqual([]);
     expect(final.finishReason).toBe('stop');
   });
@@ -99,8 +99,8 @@ describe('createMockProvider answers', () => {
   it('streams the same answer in chunks, tool calls assembled by index', async () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, chunkSize: 5 });
-    const streamed = await collectStream(mock.stream(hello, createTestContext(clock)));
-    const completed = await mock.complete(hello, createTestContext(clock));
+    const streamed = await collectStream(mock.stream(hello, createTestCallContext({ clock })));
+    const completed = await mock.complete(hello, createTestCallContext({ clock }));
     expect(streamed.text).toBe(completed.text);
     expect(streamed.usage).toEqual(completed.usage);
     expect(mock.calls[0]!.chunks).toBe(Math.ceil(completed.text.length / 5));
@@ -108,8 +108,8 @@ describe('createMockProvider answers', () => {
       ...hello,
       tools: [{ name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } }],
     };
-    const streamedTool = await collectStream(mock.stream(toolRequest, createTestContext(clock)));
-    const completedTool = await mock.complete(toolRequest, createTestContext(clock));
+    const streamedTool = await collectStream(mock.stream(toolRequest, createTestCallContext({ clock })));
+    const completedTool = await mock.complete(toolRequest, createTestCallContext({ clock }));
     expect(streamedTool.toolCalls).toEqual(completedTool.toolCalls);
     expect(streamedTool.finishReason).toBe('tool_calls');
   });
@@ -133,23 +133,26 @@ describe('createMockProvider answers', () => {
           },
         },
       },
-      createTestContext(clock),
+      createTestCallContext({ clock }),
     );
     const parsed = JSON.parse(json.text) as { name: string; age: number; tags: string[] };
     expect(typeof parsed.name).toBe('string');
     expect(Number.isInteger(parsed.age)).toBe(true);
     expect(parsed.tags.length).toBeGreaterThan(0);
-    const short = await mock.complete({ ...hello, maxTokens: 2 }, createTestContext(clock));
+    const short = await mock.complete({ ...hello, maxTokens: 2 }, createTestCallContext({ clock }));
     expect(short.text).toHaveLength(8);
     expect(short.finishReason).toBe('length');
-    const stopped = await mock.complete({ ...hello, stop: [':'] }, createTestContext(clock));
+    const stopped = await mock.complete({ ...hello, stop: [':'] }, createTestCallContext({ clock }));
     expect(stopped.text).toBe('Mock answer from mock-1');
   });
 
   it('embeds deterministically with unit vectors', async () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, embeddingDimensions: 4 });
-    const result = await mock.embed!({ model: 'embed-1', input: ['a', 'b', 'a'] }, createTestContext(clock));
+    const result = await mock.embed!(
+      { model: 'embed-1', input: ['a', 'b', 'a'] },
+      createTestCallContext({ clock }),
+    );
     expect(result.embeddings).toHaveLength(3);
     expect(result.embeddings[0]).toEqual(result.embeddings[2]);
     expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
@@ -160,13 +163,13 @@ describe('createMockProvider answers', () => {
   it('refuses unknown models with 404 and long prompts with a context-length error', async () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, models: ['mock-1'], maxContextTokens: 4 });
-    await expect(mock.complete({ ...hello, model: 'other' }, createTestContext(clock))).rejects.toMatchObject(
-      {
-        code: 'not_found',
-        status: 404,
-      },
-    );
-    await expect(mock.complete(hello, createTestContext(clock))).rejects.toMatchObject({
+    await expect(
+      mock.complete({ ...hello, model: 'other' }, createTestCallContext({ clock })),
+    ).rejects.toMatchObject({
+      code: 'not_found',
+      status: 404,
+    });
+    await expect(mock.complete(hello, createTestCallContext({ clock }))).rejects.toMatchObject({
       code: 'context_length_exceeded',
       fallbackable: true,
       retryable: false,
@@ -182,7 +185,7 @@ describe('createMockProvider faults', () => {
       clock,
       script: [{ error: 'rate_limited', retryAfterMs: 2000 }, { latencyMs: 300 }, 'ok', 'server_error'],
     });
-    const context = createTestContext(clock);
+    const context = createTestCallContext({ clock });
     await expect(mock.complete(hello, context)).rejects.toMatchObject({
       code: 'rate_limited',
       status: 429,
@@ -231,7 +234,7 @@ describe('createMockProvider faults', () => {
       invalid_response: { code: 'invalid_response', retryable: true, fallbackable: true, status: 200 },
     };
     for (const code of mockErrorCodes) {
-      const error = await mock.complete(hello, createTestContext(clock)).then(
+      const error = await mock.complete(hello, createTestCallContext({ clock })).then(
         () => undefined,
         (thrown: unknown) => thrown,
       );
@@ -245,7 +248,7 @@ describe('createMockProvider faults', () => {
       clock,
       script: [{ error: 'server_error', status: 503, retryAfter: '3' }],
     });
-    await expect(mock.complete(hello, createTestContext(clock))).rejects.toMatchObject({
+    await expect(mock.complete(hello, createTestCallContext({ clock }))).rejects.toMatchObject({
       code: 'server_error',
       status: 503,
       retryAfterMs: 3000,
@@ -256,7 +259,7 @@ describe('createMockProvider faults', () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, script: [{ hang: true }] });
     const controller = new AbortController();
-    const pending = mock.complete(hello, createTestContext(clock, controller));
+    const pending = mock.complete(hello, createTestCallContext({ clock, signal: controller.signal }));
     await clock.advance(60_000);
     expect(mock.inFlight).toBe(1);
     controller.abort(new Error('caller gave up'));
@@ -269,7 +272,7 @@ describe('createMockProvider faults', () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, latencyMs: 1000 });
     const controller = new AbortController();
-    const pending = mock.complete(hello, createTestContext(clock, controller));
+    const pending = mock.complete(hello, createTestCallContext({ clock, signal: controller.signal }));
     await clock.advance(10);
     const reason = new TimeoutError({ phase: 'first-token', timeoutMs: 10 });
     controller.abort(reason);
@@ -281,7 +284,7 @@ describe('createMockProvider faults', () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, latencyMs: 10_000 });
     const controller = new AbortController();
-    const pending = mock.complete(hello, createTestContext(clock, controller));
+    const pending = mock.complete(hello, createTestCallContext({ clock, signal: controller.signal }));
     await clock.advance(20);
     expect(clock.pending()).toBe(1);
     controller.abort();
@@ -293,7 +296,7 @@ describe('createMockProvider faults', () => {
   it('cuts a stream after N chunks with a connection error', async () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, chunkSize: 4, script: [{ streamCutAfter: 2 }] });
-    const { events, error } = await drain(mock.stream(hello, createTestContext(clock)));
+    const { events, error } = await drain(mock.stream(hello, createTestCallContext({ clock })));
     expect(events.map((event) => event.type)).toEqual(['start', 'text-delta', 'text-delta']);
     expect(error).toMatchObject({ code: 'connection_error', retryable: true });
     expect(mock.calls[0]).toMatchObject({ chunks: 2, outcome: 'error', error: 'connection_error' });
@@ -305,10 +308,10 @@ describe('createMockProvider faults', () => {
       clock,
       script: [{ streamErrorAfter: 0 }, { streamErrorAfter: 1, error: 'server_error' }],
     });
-    const early = await drain(mock.stream(hello, createTestContext(clock)));
+    const early = await drain(mock.stream(hello, createTestCallContext({ clock })));
     expect(early.events.map((event) => event.type)).toEqual(['start']);
     expect(early.error).toMatchObject({ code: 'overloaded' });
-    const late = await drain(mock.stream(hello, createTestContext(clock)));
+    const late = await drain(mock.stream(hello, createTestCallContext({ clock })));
     expect(late.events.map((event) => event.type)).toEqual(['start', 'text-delta']);
     expect(late.error).toMatchObject({ code: 'server_error' });
   });
@@ -324,7 +327,10 @@ describe('createMockProvider faults', () => {
     const controller = new AbortController();
     const accumulator = new StreamAccumulator();
     const consuming = (async () => {
-      for await (const event of mock.stream(hello, createTestContext(clock, controller)))
+      for await (const event of mock.stream(
+        hello,
+        createTestCallContext({ clock, signal: controller.signal }),
+      ))
         accumulator.add(event);
     })();
     await clock.advance(10_000);
@@ -339,7 +345,7 @@ describe('createMockProvider faults', () => {
   it('records a consumer that stops reading as aborted', async () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock, chunkSize: 2 });
-    for await (const event of mock.stream(hello, createTestContext(clock))) {
+    for await (const event of mock.stream(hello, createTestCallContext({ clock }))) {
       if (event.type === 'text-delta') break;
     }
     expect(mock.calls[0]).toMatchObject({ outcome: 'aborted', chunks: 1 });
@@ -353,7 +359,7 @@ describe('createMockProvider faults', () => {
       const outcomes: string[] = [];
       for (let index = 0; index < 2000; index += 1) {
         outcomes.push(
-          await mock.complete(hello, createTestContext(clock)).then(
+          await mock.complete(hello, createTestCallContext({ clock })).then(
             () => 'ok',
             (error: { code: string }) => error.code,
           ),
@@ -382,7 +388,7 @@ describe('createMockProvider faults', () => {
     const observe = async () => {
       const started = clock.now();
       const outcome = await clock.run(
-        mock.complete(hello, createTestContext(clock)).then(
+        mock.complete(hello, createTestCallContext({ clock })).then(
           () => 'ok',
           (error: { code: string; status: number }) => `${error.code}:${error.status}`,
         ),
@@ -411,7 +417,7 @@ describe('createMockProvider faults', () => {
       Promise.all(
         Array.from({ length: 2000 }, async () => {
           const started = clock.now();
-          await mock.complete(hello, createTestContext(clock));
+          await mock.complete(hello, createTestCallContext({ clock }));
           durations.push(clock.now() - started);
         }),
       ),
@@ -458,7 +464,7 @@ describe('createMockProvider faults', () => {
     const clock = createVirtualClock();
     const mock = createMockProvider({ clock });
     mock.enqueue('authentication');
-    await expect(mock.complete(hello, createTestContext(clock))).rejects.toMatchObject({
+    await expect(mock.complete(hello, createTestCallContext({ clock }))).rejects.toMatchObject({
       code: 'authentication',
     });
     mock.reset();
@@ -479,7 +485,7 @@ describe('mock plugin descriptor', () => {
     );
     expect(provider.system).toBe('mock');
     await expect(
-      provider.complete({ ...hello, model: 'm' }, createTestContext(createVirtualClock())),
+      provider.complete({ ...hello, model: 'm' }, createTestCallContext({ clock: createVirtualClock() })),
     ).rejects.toMatchObject({
       code: 'rate_limited',
     });
