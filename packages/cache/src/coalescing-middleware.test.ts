@@ -1,4 +1,10 @@
-import { type ChatRequest, createBulwark, createVirtualClock, type StreamEvent } from '@bulwark/core';
+import {
+  type ChatRequest,
+  createBulwark,
+  createVirtualClock,
+  type ProviderV1,
+  type StreamEvent,
+} from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
 import { describe, expect, it } from 'vitest';
 import { createCoalescing } from './coalescing-middleware.js';
@@ -90,6 +96,41 @@ describe('createCoalescing', () => {
     expect(mock.inFlight).toBe(0);
     expect(mock.calls.at(-1)!.outcome).toBe('aborted');
     expect(clock.pending()).toBe(0);
+  });
+
+  it('reads a shared stream only as fast as its fastest caller (a stalled caller stalls the provider)', async () => {
+    let pulled = 0;
+    const provider: ProviderV1 = {
+      specificationVersion: 'v1',
+      name: 'counted',
+      system: 'test',
+      capabilities: { streaming: true, tools: false, vision: false, jsonMode: false },
+      complete: () => Promise.reject(new Error('streams only')),
+      async *stream(request) {
+        yield { type: 'start', id: 'counted-1', provider: 'counted', model: request.model };
+        for (let index = 0; index < 1000; index += 1) {
+          pulled += 1;
+          yield { type: 'text-delta', text: 'x' };
+        }
+        yield { type: 'finish', finishReason: 'stop' };
+      },
+    };
+    const bulwark = createBulwark({ providers: [provider], middleware: [createCoalescing()] });
+    const fast = bulwark.stream(ask('long'))[Symbol.asyncIterator]();
+    const stalled = bulwark.stream(ask('long'))[Symbol.asyncIterator]();
+    await stalled.next();
+    for (let index = 0; index < 3; index += 1) await fast.next();
+    for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    // Neither caller asked for more than the third event: the provider was not read further ahead.
+    expect(pulled).toBeLessThanOrEqual(3);
+    let rest = 0;
+    while (!(await fast.next()).done) rest += 1;
+    expect(pulled).toBe(1000);
+    expect(rest).toBe(1000 - 2 + 1);
+    // The stalled caller still gets every event, from where it stopped.
+    let stalledRest = 0;
+    while (!(await stalled.next()).done) stalledRest += 1;
+    expect(stalledRest).toBe(1000 + 1);
   });
 
   it('coalesces only deterministic requests when asked', async () => {

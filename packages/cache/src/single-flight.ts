@@ -20,7 +20,10 @@ interface StreamFlight {
   failed: boolean;
   error: unknown;
   controller: AbortController;
+  /** Callers waiting for the next event; the pump reads the source only while there is one. */
   wakers: Set<() => void>;
+  /** Set while the pump waits for a caller to want the next event. */
+  pull: (() => void) | undefined;
 }
 
 function abortError(signal: AbortSignal): BulwarkError {
@@ -123,7 +126,9 @@ export class SingleFlight {
 
   /**
    * Joins the streamed flight under `key` or starts it. Events are buffered for the flight's lifetime so
-   * a caller that joins late still gets the stream from its first event.
+   * a caller that joins late still gets the stream from its first event. The source is read only as
+   * fast as the fastest caller reads: when every caller stops reading, so does the upstream call, and
+   * TCP backpressure reaches the provider instead of the whole answer piling up here.
    */
   stream(
     key: string,
@@ -141,6 +146,7 @@ export class SingleFlight {
         error: undefined,
         controller: new AbortController(),
         wakers: new Set(),
+        pull: undefined,
       };
       this.streams.set(key, created);
       flight = created;
@@ -150,17 +156,31 @@ export class SingleFlight {
   }
 
   private async pump(key: string, flight: StreamFlight, source: AsyncIterable<StreamEvent>): Promise<void> {
+    const iterator = source[Symbol.asyncIterator]();
+    const signal = flight.controller.signal;
+    const onAbort = (): void => flight.pull?.();
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const event of source) {
-        flight.events.push(event);
+      while (!signal.aborted) {
+        if (flight.wakers.size === 0) {
+          await new Promise<void>((resolve) => {
+            flight.pull = resolve;
+          });
+          flight.pull = undefined;
+          continue;
+        }
+        const next = await iterator.next();
+        if (next.done) break;
+        flight.events.push(next.value);
         wake(flight);
-        if (flight.controller.signal.aborted) break;
       }
+      if (signal.aborted) await iterator.return?.();
       flight.done = true;
     } catch (error) {
       flight.failed = true;
       flight.error = error;
     } finally {
+      signal.removeEventListener('abort', onAbort);
       if (this.streams.get(key) === flight) this.streams.delete(key);
       wake(flight);
     }
@@ -214,6 +234,7 @@ function waitForEvent(flight: StreamFlight, signal: AbortSignal): Promise<void> 
     };
     flight.wakers.add(waker);
     signal.addEventListener('abort', onAbort, { once: true });
+    flight.pull?.();
   });
 }
 

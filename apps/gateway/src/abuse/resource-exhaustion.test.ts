@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
 import OpenAI from 'openai';
@@ -197,8 +197,8 @@ function rawClient(url: string, head: string): RawExchange {
   return { socket, closed };
 }
 
-function chatHead(path: string, contentLength: number): string {
-  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
+function chatHead(path: string, contentLength: number, extra = ''): string {
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n${extra}\r\n`;
 }
 
 function parseRawResponse(text: string): { status: number; headers: string; body: string } {
@@ -293,3 +293,77 @@ describe('request timeouts', () => {
     expect(parseRawResponse((await client.closed).text).status).toBe(408);
   });
 });
+
+describe('a client that stops reading a stream', () => {
+  // 32 MB of answer: far more than the socket buffers between upstream, gateway and client hold.
+  const word = `${'w'.repeat(1999)} `;
+  const answer = word.repeat(16_000);
+
+  it.each([
+    ['with the default (coalescing) cache', {}],
+    ['without a cache', { cache: false as const }],
+  ])(
+    'stalls the upstream instead of buffering the answer, %s',
+    async (_name, sections) => {
+      const longUpstream = await createFakeUpstream({ defaultBehavior: { kind: 'reply', text: answer } });
+      const providers = {
+        main: { plugin: 'openai', baseURL: longUpstream.openaiBaseURL, apiKey: 'sk-test-abuse-0000' },
+      };
+      try {
+        await withGateway(baseConfig({ providers, ...sections }), async (gateway, url) => {
+          const responses: ServerResponse[] = [];
+          gateway.server.on('request', (_request, response: ServerResponse) => responses.push(response));
+          const body = JSON.stringify({
+            model: 'smart',
+            stream: true,
+            messages: [{ role: 'user', content: 'go' }],
+          });
+          const client = rawClient(
+            url,
+            `${chatHead('/v1/chat/completions', Buffer.byteLength(body), 'Connection: close\r\n')}${body}`,
+          );
+          let received = 0;
+          const onData = (chunk: Buffer): void => {
+            received += chunk.length;
+          };
+          client.socket.on('data', onData);
+          await until(() => received > 0);
+          client.socket.pause();
+
+          // Held bytes: what the response queued in user space once the socket's kernel buffer is full.
+          const held = (): number => {
+            const response = responses[0]!;
+            return response.writableLength + (response.socket?.writableLength ?? 0);
+          };
+          let most = 0;
+          const deadline = performance.now() + 2000;
+          while (performance.now() < deadline) {
+            most = Math.max(most, held());
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          // The gateway stopped reading the upstream: its answer has not ended, 32 MB later.
+          expect(longUpstream.activeRequests()).toBe(1);
+          expect(most).toBeLessThan(256 * 1024);
+
+          // Reading again resumes the flow to the end: nothing was lost on the way.
+          const finished = new Promise<void>((resolve) => client.socket.once('end', () => resolve()));
+          client.socket.resume();
+          await finished;
+          expect(received).toBeGreaterThan(answer.length);
+          expect(longUpstream.activeRequests()).toBe(0);
+        });
+      } finally {
+        await longUpstream.close();
+      }
+    },
+    60_000,
+  );
+});
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
