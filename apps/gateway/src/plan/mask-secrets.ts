@@ -27,8 +27,6 @@ export function maskUrl(text: string): string {
   }
 }
 
-const pureReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
-
 /** Shortest environment value masked inside a longer string (shorter ones only when they are the whole string). */
 const minimumEmbeddedLength = 8;
 
@@ -60,8 +58,8 @@ function maskAt(
 ): unknown {
   const written = path === '' ? undefined : substitutions?.paths.get(path);
   if (written !== undefined && typeof value !== 'object') {
-    // The reference as written (`${env:KEY}`); under a secret key only when nothing literal surrounds it.
-    if (key !== '' && isSecretKey(key)) return pureReference.test(written) ? written : '[REDACTED]';
+    // The reference as written (`${env:KEY}`), fit to print once the redactor has seen it.
+    if (key !== '' && isSecretKey(key)) return '[REDACTED]';
     return redactSecrets(maskUrl(written));
   }
   if (value === null || value === undefined) return value;
