@@ -225,8 +225,8 @@ export function parseAnthropicRequest(body: unknown): ParsedClientRequest {
     extra[key] = body[key];
   }
   if (extra) request.providerOptions = { anthropic: extra };
-  validateNormalized(request, sources, renames);
-  return { request, stream: body.stream === true, includeUsage: true };
+  const wireError = validateNormalized(request, sources, renames);
+  return { request, stream: body.stream === true, includeUsage: true, wireError };
 }
 
 const stopReasons: Record<FinishReason, string> = {

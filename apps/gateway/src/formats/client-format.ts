@@ -6,6 +6,8 @@ export interface ParsedClientRequest {
   stream: boolean;
   /** OpenAI `stream_options.include_usage`: send a final usage chunk. */
   includeUsage: boolean;
+  /** Gives an `InvalidRequestError` the call raises (a provider's mapping) the wire name of its field. */
+  wireError?: (error: unknown) => unknown;
 }
 
 /**

@@ -256,7 +256,7 @@ export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
     extra[key] = body[key];
   }
   if (extra) request.providerOptions = { openai: extra };
-  validateNormalized(
+  const wireError = validateNormalized(
     request,
     sources,
     (body.max_completion_tokens ?? undefined) === undefined ? renames : renamesWithCompletionTokens,
@@ -266,7 +266,7 @@ export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
     if (!isRecord(body.stream_options)) invalid('stream_options', 'an object', body.stream_options);
     includeUsage = body.stream_options.include_usage === true;
   }
-  return { request, stream: body.stream === true, includeUsage };
+  return { request, stream: body.stream === true, includeUsage, wireError };
 }
 
 function finishReason(reason: FinishReason | undefined): string {

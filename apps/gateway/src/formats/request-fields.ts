@@ -1,4 +1,4 @@
-import { BulwarkError, type ChatRequest, InvalidRequestError, validateChatRequest } from '@bulwark/core';
+import { type ChatRequest, InvalidRequestError, validateChatRequest } from '@bulwark/core';
 import { describeValue } from './client-format.js';
 
 /** Throws an `InvalidRequestError` that names the wire field, what was expected and what came. */
@@ -32,27 +32,50 @@ export interface FieldRenames {
 }
 
 /**
- * Runs core's request validation and renames the normalized field it names back to the client's
- * wire name. Only the prefix the format defines is renamed: what follows (a JSON Schema property
- * called `name`, say) is the client's own text and stays as sent.
+ * Renames the field of an `InvalidRequestError` raised on the normalized request (by core's
+ * validation, or by a provider's request mapping during the call) to the client's wire name, in the
+ * field and in the message. Only the prefix the format defines is renamed: what follows (a JSON
+ * Schema property called `name`, say) is the client's own text and stays as sent. Anything else
+ * comes back as it was.
+ */
+export function wireErrors(
+  sources: readonly MessageSource[],
+  renames: FieldRenames,
+): (error: unknown) => unknown {
+  return (error) => {
+    if (!InvalidRequestError.isInstance(error) || !error.field) return error;
+    const field = wireField(error.field, sources, renames);
+    if (field === error.field) return error;
+    const renamed = new InvalidRequestError({
+      field,
+      message: error.message.split(error.field).join(field),
+      cause: error,
+      local: error.local,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      ...(error.provider === undefined ? {} : { provider: error.provider }),
+      ...(error.model === undefined ? {} : { model: error.model }),
+    });
+    if (error.attempts) renamed.attempts = error.attempts;
+    return renamed;
+  };
+}
+
+/**
+ * Runs core's request validation, throwing its error with the wire name of the field; returns the
+ * renamer (`wireErrors`) for errors the call raises later.
  */
 export function validateNormalized(
   request: ChatRequest,
   sources: readonly MessageSource[],
   renames: FieldRenames,
-): void {
+): (error: unknown) => unknown {
+  const rename = wireErrors(sources, renames);
   try {
     validateChatRequest(request);
   } catch (error) {
-    if (!BulwarkError.isInstance(error) || !InvalidRequestError.isInstance(error) || !error.field)
-      throw error;
-    const field = wireField(error.field, sources, renames);
-    throw new InvalidRequestError({
-      field,
-      message: error.message.split(error.field).join(field),
-      cause: error,
-    });
+    throw rename(error);
   }
+  return rename;
 }
 
 const messagePrefix = /^messages\[(\d+)\]/;

@@ -245,7 +245,8 @@ export function createRequestHandler(
       }
     } catch (thrown) {
       if (controller.signal.aborted) status = 499;
-      else status = fail(format, response, thrown);
+      // A provider's mapping names normalized fields; the caller sent wire ones.
+      else status = fail(format, response, parsed?.wireError?.(thrown) ?? thrown);
     } finally {
       response.off('close', onClose);
       options.track(response, false);
@@ -293,7 +294,7 @@ export function createRequestHandler(
       return 200;
     } catch (thrown) {
       if (callOptions.signal?.aborted) return 499;
-      if (!headersSent) return fail(format, response, thrown);
+      if (!headersSent) return fail(format, response, parsed.wireError?.(thrown) ?? thrown);
       const error = toBulwarkError(thrown);
       const status = httpStatusFor(error);
       logger.warn('stream broke after output was sent', {
