@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { echoProviderPlugin } from '@bulwark/testkit/scenarios';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from './gateway.js';
-import { echoProviderPlugin } from './test-helpers/echo-provider.js';
 
 let gateway: Gateway;
 let openai: OpenAI;

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type PluginDescriptor, type ProviderV1 } from '@bulwark/core';
 import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
+import { echoProviderPlugin } from '@bulwark/testkit/scenarios';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { substituteEnv, validateGatewayConfig } from '../config/load-config.js';
 import { createGateway, type Gateway } from '../gateway.js';
-import { echoProviderPlugin } from '../test-helpers/echo-provider.js';
 import { captureLogs } from '../test-helpers/log-capture.js';
 import { cleanEnv, cliPath, runCli } from '../test-helpers/spawn-cli.js';
 

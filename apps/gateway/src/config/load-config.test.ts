@@ -2,11 +2,11 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createEventBus, type PluginDescriptor, silentLogger, systemClock } from '@bulwark/core';
+import { echoProviderPlugin } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createGateway } from '../gateway.js';
 import { buildPlan } from '../plan/build-plan.js';
-import { echoProviderPlugin } from '../test-helpers/echo-provider.js';
 import {
   configMaxBytesFrom,
   defaultConfigMaxBytes,
