@@ -13,11 +13,11 @@ import {
   TimeoutError,
   type VirtualClock,
 } from '@bulwark/core';
+import { createScriptedProvider, type ScriptedStep as Step } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBreakerStore } from './breaker-store.js';
 import { type CircuitBreakerOptions, createCircuitBreaker } from './circuit-breaker.js';
 import { plugin } from './plugin.js';
-import { type Step, scriptedProvider } from './test-helpers/scripted-provider.js';
 
 const request = { model: 'chat', messages: [{ role: 'user' as const, content: 'hello' }] };
 const fail: Step = { error: () => new ServerError({ status: 503 }) };
@@ -28,7 +28,7 @@ function setup(options: CircuitBreakerOptions = {}, steps: Step[] = []) {
   const events = createEventBus();
   const transitions: Array<BulwarkEventMap['breaker:state']> = [];
   events.on('breaker:state', (payload) => transitions.push(payload));
-  const provider = scriptedProvider('main', clock, steps);
+  const provider = createScriptedProvider({ name: 'main', clock, steps });
   const breaker = createCircuitBreaker(options);
   const bulwark = createBulwark({
     providers: [provider],
@@ -320,7 +320,7 @@ describe('createCircuitBreaker', () => {
 
   it('keeps one breaker per target', async () => {
     const clock = createVirtualClock();
-    const main = scriptedProvider('main', clock, [], fail);
+    const main = createScriptedProvider({ name: 'main', clock, fallback: fail });
     const breaker = createCircuitBreaker({ failureThreshold: 1 });
     const bulwark = createBulwark({
       providers: [main],

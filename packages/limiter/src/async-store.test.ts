@@ -1,9 +1,16 @@
 import { AbortedError, type Clock, createBulwark, createVirtualClock } from '@bulwark/core';
+import { createScriptedProvider } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import type { LimiterStoreV1 } from './limiter-store.js';
 import { createMemoryLimiterStore } from './memory-limiter-store.js';
 import { createRateLimiter } from './rate-limiter.js';
-import { createScriptedProvider } from './test-helpers/scripted-provider.js';
+
+/** The scripted provider as the limiter tests use it: `main` with two models, answering `ok`, latency after `start`. */
+const limiterTestProvider = {
+  models: ['model-a', 'model-b'],
+  text: 'ok',
+  streamLatency: 'after-start',
+} as const;
 
 /** A store that answers after `latencyMs` on the clock, like a network store (Redis). */
 function slowStore(clock: Clock, latencyMs: number): LimiterStoreV1 & { calls: number } {
@@ -38,7 +45,7 @@ const request = (text: string) => ({
 describe('createRateLimiter with an asynchronous store', () => {
   it('paces and orders callers the same way', async () => {
     const clock = createVirtualClock();
-    const provider = createScriptedProvider();
+    const provider = createScriptedProvider(limiterTestProvider);
     const limiter = createRateLimiter({
       limits: { main: { rpm: 60, requestBurst: 1 } },
       clock,
@@ -64,7 +71,7 @@ describe('createRateLimiter with an asynchronous store', () => {
 
   it('gives back what an aborted waiter was charged while the store answered', async () => {
     const clock = createVirtualClock();
-    const provider = createScriptedProvider();
+    const provider = createScriptedProvider(limiterTestProvider);
     const store = slowStore(clock, 50);
     const limiter = createRateLimiter({ limits: { main: { rpm: 60, requestBurst: 1 } }, clock, store });
     const bulwark = createBulwark({ providers: [provider], middleware: [limiter], clock });

@@ -9,17 +9,24 @@ import {
   RateLimitError,
   ServerError,
 } from '@bulwark/core';
+import { createScriptedProvider, type ScriptedStep, usage } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
 import { createRateLimiter, type RateLimiterOptions } from './rate-limiter.js';
-import { createScriptedProvider, type Script, usage } from './test-helpers/scripted-provider.js';
+
+/** The scripted provider as the limiter tests use it: `main` with two models, answering `ok`, latency after `start`. */
+const limiterTestProvider = {
+  models: ['model-a', 'model-b'],
+  text: 'ok',
+  streamLatency: 'after-start',
+} as const;
 
 function setup(
   options: Partial<RateLimiterOptions> = {},
-  script: (request: ChatRequest, index: number) => Script = () => ({}),
+  script: (request: ChatRequest, index: number) => ScriptedStep = () => ({}),
 ) {
   const clock = createVirtualClock();
   const events = createEventBus();
-  const provider = createScriptedProvider(script);
+  const provider = createScriptedProvider({ ...limiterTestProvider, script });
   const limiter = createRateLimiter({ limits: { main: { rpm: 600 } }, clock, ...options });
   const bulwark = createBulwark({ providers: [provider], middleware: [limiter], clock, events });
   return { clock, events, provider, limiter, bulwark };
