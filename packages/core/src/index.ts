@@ -67,11 +67,14 @@ export type {
   ProviderV1,
 } from './provider.js';
 export type {
+  ConfiguredProvider,
   Plugin,
   PluginContext,
   PluginDescriptor,
   PluginInstanceMap,
   PluginKind,
+  Readiness,
+  ReadyCapability,
   StoreBaseV1,
   StoreContractMap,
   StoreInstance,
@@ -91,7 +94,7 @@ export { createConfiguredStore } from './registry/store-config.js';
 export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
 export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';
-export type { ModelAlias, Target } from './routing/target.js';
+export type { CallRoute, ModelAlias, Target } from './routing/target.js';
 export { targetId } from './routing/target.js';
 export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
 export type {

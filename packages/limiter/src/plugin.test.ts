@@ -1,4 +1,11 @@
-import { ConfigError, createPluginRegistry, createVirtualClock } from '@bulwark/core';
+import {
+  ConfigError,
+  createBulwark,
+  createPluginRegistry,
+  createVirtualClock,
+  RateLimitError,
+} from '@bulwark/core';
+import { createMockProvider } from '@bulwark/provider-mock';
 import { describe, expect, it } from 'vitest';
 import type { LimiterStoreV1 } from './limiter-store.js';
 import { createMemoryLimiterStore } from './memory-limiter-store.js';
@@ -16,6 +23,32 @@ describe('limiter plugin', () => {
     )) as RateLimiter;
     expect(limiter).toMatchObject({ specificationVersion: 'v1', name: 'limiter', stage: 'limiter' });
     expect(limiter.stats().queueLength).toBe(0);
+  });
+
+  it("reads each provider's limits from the host's providers, and names a bad one by its place", async () => {
+    const providers = new Map([
+      ['main', { instance: {} as never, plugin: 'mock', limits: { rpm: 1 } }],
+      ['other', { instance: {} as never, plugin: 'mock', limits: { rpm: 'fast' } }],
+    ]);
+    const registry = createPluginRegistry({ plugins: [plugin], clock: createVirtualClock(), providers });
+    await expect(registry.create('middleware', 'limiter', {}, 'limiter')).rejects.toThrow(
+      /providers\.other\.limits\.rpm/,
+    );
+    providers.delete('other');
+    const limiter = (await registry.create(
+      'middleware',
+      'limiter',
+      { maxWaitMs: 0 },
+      'limiter',
+    )) as RateLimiter;
+    const bulwark = createBulwark({
+      providers: [createMockProvider({ name: 'main' })],
+      middleware: [limiter],
+    });
+    const request = { model: 'main/model-a', messages: [{ role: 'user' as const, content: 'hi' }] };
+    await bulwark.chat(request);
+    await expect(bulwark.chat(request)).rejects.toSatisfy(RateLimitError.isInstance);
+    await limiter.close();
   });
 
   it('names the bad field', async () => {

@@ -1,4 +1,4 @@
-import { createConfiguredStore, type PluginDescriptor } from '@bulwark/core';
+import { createConfiguredStore, type PluginDescriptor, validateConfig } from '@bulwark/core';
 import { z } from 'zod';
 import { createRateLimiter } from './rate-limiter.js';
 
@@ -46,7 +46,10 @@ export const limiterConfigSchema = z.object({
   defaultPauseMs: z.number().int().positive().default(1000),
   /** Follow provider rate-limit headers and 429s. */
   adaptive: z.boolean().default(true),
-  /** Limits by provider name (the gateway fills it from `providers.<name>.limits`). */
+  /**
+   * Limits by provider name. The host's per-provider `limits` (the gateway's `providers.<name>.limits`,
+   * read from the plugin context) apply first; an entry here replaces that provider's.
+   */
   limits: z.record(z.string(), limitsSchema).default({}),
 });
 
@@ -62,8 +65,13 @@ export const plugin: PluginDescriptor<'middleware', LimiterConfig> = {
   configSchema: limiterConfigSchema,
   async create(config, context) {
     const store = await createConfiguredStore(context, 'limiter-store', config.store);
+    const limits: Record<string, z.infer<typeof limitsSchema>> = {};
+    for (const [name, provider] of context.providers ?? []) {
+      if (provider.limits === undefined) continue;
+      limits[name] = await validateConfig(limitsSchema, provider.limits, `providers.${name}.limits`);
+    }
     return createRateLimiter({
-      limits: config.limits,
+      limits: { ...limits, ...config.limits },
       scope: config.scope,
       store,
       maxQueue: config.maxQueue,

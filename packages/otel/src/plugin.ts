@@ -2,7 +2,7 @@ import type { PluginDescriptor } from '@bulwark/core';
 import { z } from 'zod';
 import { createTracing } from './tracing.js';
 
-/** Config of the `otel` middleware (gateway section `otel`). The tracer comes from the globally registered provider. */
+/** Config of the `otel` middleware (in the gateway: `middleware: [{ plugin: otel, config }]`). The tracer comes from the globally registered provider. */
 export const otelConfigSchema = z.strictObject({
   /** Record prompts and completions on the call span. Default false. */
   recordContent: z.boolean().optional(),

@@ -3,15 +3,33 @@ import { z } from 'zod';
 import { createAttemptTimeout } from './attempt-timeout.js';
 import { createDeadline } from './deadline.js';
 
-/** Config of the `timeout` middleware plugin (per-attempt timeouts of the gateway's `timeout:` section). */
+/** The default total deadline per call of the `deadline` plugin: two minutes, retries and fallbacks included. */
+export const defaultTotalMs = 120_000;
+
+/**
+ * Config of the `timeout` middleware plugin. The gateway's `timeout:` section is shared by both plugins
+ * of this package, so each accepts the other's key: `totalMs` is the deadline's and is ignored here.
+ */
 export const attemptTimeoutConfigSchema = z.strictObject({
+  /** Longest wait for the first output of an attempt (ms). */
   firstTokenMs: z.number().min(0).optional(),
+  /** Longest silence between two stream events of an attempt (ms). */
   idleMs: z.number().min(0).optional(),
+  /** The `deadline` plugin's key (same section); ignored here. */
+  totalMs: z.number().positive().optional(),
 });
 
-/** Config of the `deadline` middleware plugin (the gateway's `timeout.totalMs`). */
+/**
+ * Config of the `deadline` middleware plugin. It shares the `timeout:` section with the `timeout` plugin,
+ * so it accepts (and ignores) the per-attempt keys.
+ */
 export const deadlineConfigSchema = z.strictObject({
-  totalMs: z.number().positive(),
+  /** Total time per call (ms). Default 120 000. */
+  totalMs: z.number().positive().default(defaultTotalMs),
+  /** The `timeout` plugin's key (same section); ignored here. */
+  firstTokenMs: z.number().min(0).optional(),
+  /** The `timeout` plugin's key (same section); ignored here. */
+  idleMs: z.number().min(0).optional(),
 });
 
 export type AttemptTimeoutConfig = z.infer<typeof attemptTimeoutConfigSchema>;

@@ -180,6 +180,16 @@ const aliasSchema = z.union([
   }),
 ]);
 
+/**
+ * One entry of `middleware:`: a middleware plugin by name (`otel`, a plugin of a `plugins:` package) or by
+ * package (`@acme/guardrail`, which must export one middleware plugin), and its config, which the
+ * plugin's own schema checks.
+ */
+const middlewareEntrySchema = z.strictObject({
+  plugin: z.string().min(1),
+  config: z.unknown().optional(),
+});
+
 /** A middleware section: its plugin's config, or `false` to switch the middleware off. */
 const section = z.union([z.literal(false), z.looseObject({})]);
 
@@ -218,6 +228,11 @@ export const gatewayConfigSchema = z.strictObject({
   models: z.record(z.string().min(1), aliasSchema).default({}),
   /** Let a model name that is not an alias through when one provider serves it. Default true. */
   passThrough: z.boolean().default(true),
+  /**
+   * Middleware plugins, first-party or from installed packages, each at the stage it declares (the list
+   * order only breaks ties). The sections below are shorthand for entries of this list.
+   */
+  middleware: z.array(middlewareEntrySchema).default([]),
   retry: section.optional(),
   timeout: section.optional(),
   breaker: sectionWithStore.optional(),

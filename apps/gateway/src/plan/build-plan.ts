@@ -2,6 +2,7 @@ import {
   BulwarkError,
   type Clock,
   ConfigError,
+  type ConfiguredProvider,
   createPluginRegistry,
   type EventBus,
   type Logger,
@@ -9,40 +10,26 @@ import {
   type ModelAlias,
   middlewareLevel,
   type PluginDescriptor,
-  type PluginKind,
-  PluginNotFoundError,
   type PluginRegistry,
   type ProviderV1,
   type RoutingStrategyV1,
   redactSecrets,
   registerSecret,
-  stageOrder,
-  suggestedPackage,
   type Target,
 } from '@bulwark/core';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { describeIssue } from '../config/load-config.js';
 import { builtinPlugins } from './builtin-plugins.js';
 import { createMasker, maskConfig, maskConfigError } from './mask-secrets.js';
+import {
+  type CreatedMiddleware,
+  createMiddleware,
+  expandMiddleware,
+  middlewareSections,
+} from './middleware-list.js';
 
-/**
- * The middleware sections of the config, in pipeline order, with the plugin that serves each.
- * `defaultOn` sections run with their plugin's defaults when absent from the config (and when the
- * plugin is installed); the others run only when configured.
- */
-export const middlewareSections = [
-  { section: 'usage', plugin: 'usage', defaultOn: true },
-  { section: 'cache', plugin: 'cache', defaultOn: true },
-  { section: 'budget', plugin: 'budget', defaultOn: false },
-  { section: 'timeout', plugin: 'deadline', defaultOn: true },
-  { section: 'retry', plugin: 'retry', defaultOn: true },
-  { section: 'hedge', plugin: 'hedge', defaultOn: false },
-  { section: 'breaker', plugin: 'breaker', defaultOn: true },
-  { section: 'limiter', plugin: 'limiter', defaultOn: true },
-  { section: 'timeout', plugin: 'timeout', defaultOn: true },
-] as const;
-
-export type MiddlewareSection = (typeof middlewareSections)[number]['section'];
+export type { MiddlewareSection } from './middleware-list.js';
+export { middlewareSections } from './middleware-list.js';
 
 /** What `check-config` prints: the resolved plan, with every secret masked. */
 export interface PlanDescription {
@@ -90,9 +77,6 @@ export interface BuildPlanOptions {
   /** Imports `plugins:` packages; default `import()`. */
   importer?: (specifier: string) => Promise<unknown>;
 }
-
-/** The gateway's default total deadline per call (`timeout.totalMs`), retries and fallbacks included. */
-const defaultTotalMs = 120_000;
 
 type Closable = { close?: () => unknown; dispose?: () => unknown };
 
@@ -150,16 +134,25 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
   // Every instance, those plugins create through their context included (the cache middleware's
   // backend, a limiter's store), is closed with the plan.
   const created: Closable[] = [];
+  // Handed to every plugin's context: filled below, before any middleware is created.
+  const configuredProviders = new Map<string, ConfiguredProvider>();
+  const models: Record<string, ModelAlias> = {};
   const registry = createPluginRegistry({
     clock: options.clock,
     logger: options.logger,
     events: options.events,
     onCreate: (instance) => created.push(instance as Closable),
+    // A plugin named in the config but not registered is loaded from its conventional package
+    // (`store: { plugin: redis }` of the cache → @bulwark/cache-redis, `middleware: [{ plugin: otel }]` →
+    // @bulwark/otel): nothing is scanned, and a missing package is reported with the one to install.
+    importer,
+    providers: configuredProviders,
+    models,
   });
   registry.register(...builtinPlugins);
   if (options.plugins) registry.register(...options.plugins);
   const providers = new Map<string, ProviderV1>();
-  const middleware: Array<{ instance: MiddlewareV1; section: string; plugin: string; config: unknown }> = [];
+  let middleware: CreatedMiddleware[] = [];
   const skipped: Array<{ section: string; reason: string }> = [];
   let routing: RoutingStrategyV1 | undefined;
   try {
@@ -195,12 +188,16 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       try {
         const provider = await registry.create('provider', plugin, providerConfig, path);
         providers.set(name, provider);
+        configuredProviders.set(name, {
+          instance: provider,
+          plugin,
+          ...(entry.limits ? { limits: entry.limits } : {}),
+        });
       } catch (error) {
         throw withValues(error, config);
       }
     }
 
-    const models: Record<string, ModelAlias> = {};
     const providerNames = [...providers.keys()];
     const checkTarget = (target: Target, path: string): void => {
       if (!providers.has(target.provider)) {
@@ -223,44 +220,21 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       models[alias] = resolved;
     }
 
-    await preloadReferencedPackages(config, registry, importer);
-
-    for (const { section, plugin, defaultOn } of middlewareSections) {
-      const value = config[section];
-      if (value === false) {
-        skipped.push({ section, reason: 'switched off in the config' });
-        continue;
-      }
-      if (value === undefined && !defaultOn) continue;
-      const installed = registry.has('middleware', plugin) || registry.has('routing', plugin);
-      if (!installed) {
-        if (value === undefined) {
-          skipped.push({ section, reason: `plugin "${plugin}" is not installed` });
-          continue;
-        }
-        registry.get('middleware', plugin);
-      }
-      const sectionConfig = sectionConfigFor(section, plugin, config);
-      try {
-        if (registry.has('routing', plugin) && !registry.has('middleware', plugin)) {
-          routing = await registry.create('routing', plugin, sectionConfig, section);
-          continue;
-        }
-        const instance = await registry.create('middleware', plugin, sectionConfig, section);
-        middleware.push({ instance, section, plugin, config: sectionConfig });
-      } catch (error) {
-        throw withValues(error, config);
-      }
-    }
+    const built = await createMiddleware(expandMiddleware(config, registry, skipped), registry, (error) =>
+      withValues(error, config),
+    );
+    middleware = built.middleware;
+    routing = built.routing?.instance;
   } catch (error) {
     await closeAll(created);
     throw maskConfigError(error, config);
   }
 
-  const ordered = sortMiddleware(middleware);
+  const ordered = middleware;
   const maskSecrets = createMasker(config);
   const redis = new Set<string>();
   for (const { section } of middlewareSections) collectRedisUrls(config[section], redis);
+  for (const entry of config.middleware) collectRedisUrls(entry.config, redis);
   return {
     config,
     registry,
@@ -274,7 +248,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     middleware: ordered.map((entry) => entry.instance),
     ...(routing ? { routing } : {}),
     redisUrls: [...redis],
-    caching: ordered.some((entry) => entry.section === 'cache'),
+    caching: ordered.some((entry) => entry.instance.stage === 'cache'),
     describe: () => ({
       server: {
         host: maskSecrets(config.server.host) as string,
@@ -333,75 +307,6 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
       await closeAll(created);
     },
   };
-}
-
-/** The plugin kind of each section's `store: { plugin, … }`. */
-const storeKinds: Record<string, PluginKind> = {
-  cache: 'cache',
-  limiter: 'limiter-store',
-  breaker: 'breaker-store',
-  budget: 'spend-store',
-};
-
-/**
- * Stores named inside sections (`store: { plugin: redis, … }`) come from their conventional package
- * (`@bulwark/cache-redis` for the cache, `@bulwark/redis-stores` for the limiter, breaker and budget);
- * import that one package when it is not registered yet, so it needs no `plugins:` entry. Nothing else
- * is scanned. When the import fails, creating the section reports the missing plugin with the package
- * to install. The section's plugin creates its store through the registry by kind.
- */
-async function preloadReferencedPackages(
-  config: GatewayConfig,
-  registry: PluginRegistry,
-  importer: BuildPlanOptions['importer'],
-): Promise<void> {
-  const wanted: Array<[PluginKind, string]> = [];
-  for (const [section, kind] of Object.entries(storeKinds)) {
-    const value = config[section as keyof GatewayConfig] as { store?: { plugin?: unknown }; plugin?: unknown };
-    // `cache.plugin` is the deprecated spelling of `cache.store.plugin`.
-    const name = value ? (value.store?.plugin ?? (section === 'cache' ? value.plugin : undefined)) : undefined;
-    if (typeof name === 'string' && name !== 'memory') wanted.push([kind, name]);
-  }
-  for (const [kind, name] of wanted) {
-    if (registry.has(kind, name)) continue;
-    try {
-      await registry.load(suggestedPackage(kind, name), importer);
-    } catch (error) {
-      // A package that is not installed is reported with the path and the package to install when the
-      // section is created; one that is installed but broken is reported now.
-      if (!PluginNotFoundError.isInstance(error)) throw error;
-    }
-  }
-}
-
-/** What a middleware plugin receives for its section: the section plus what it needs from elsewhere. */
-function sectionConfigFor(section: MiddlewareSection, plugin: string, config: GatewayConfig): unknown {
-  const value = config[section];
-  const base: Record<string, unknown> = value === undefined || value === false ? {} : { ...value };
-  if (section === 'timeout') {
-    // One section, two plugins: `deadline` (per call) takes `totalMs`, `timeout` (per attempt) the rest.
-    if (plugin === 'deadline') return { totalMs: base.totalMs ?? defaultTotalMs };
-    delete base.totalMs;
-  }
-  if (section === 'limiter') {
-    const limits: Record<string, unknown> = {};
-    for (const [name, provider] of Object.entries(config.providers))
-      if (provider.limits) limits[name] = provider.limits;
-    base.limits = { ...limits, ...(base.limits as Record<string, unknown> | undefined) };
-  }
-  return base;
-}
-
-function sortMiddleware<T extends { instance: MiddlewareV1 }>(entries: T[]): T[] {
-  const rank = (middleware: MiddlewareV1): number => {
-    const level = middlewareLevel(middleware) === 'call' ? 0 : 1000;
-    const stage = middleware.stage ?? 'custom';
-    return level + (stage === 'custom' ? 999 : stageOrder[stage].rank);
-  };
-  return entries
-    .map((entry, index) => ({ entry, index }))
-    .sort((a, b) => rank(a.entry.instance) - rank(b.entry.instance) || a.index - b.index)
-    .map(({ entry }) => entry);
 }
 
 async function closeAll(created: Closable[]): Promise<void> {

@@ -124,6 +124,53 @@ describe('plugin registry', () => {
     expect(registry.has('middleware', 'noop')).toBe(true);
   });
 
+  it('with an importer, loads the conventional package of a plugin it does not know, once', async () => {
+    const imported: string[] = [];
+    const registry = createPluginRegistry({
+      importer: async (specifier) => {
+        imported.push(specifier);
+        if (specifier === '@bulwark/cache-tiny') return { plugin: cachePlugin };
+        throw Object.assign(new Error(`Cannot find package '${specifier}'`), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        });
+      },
+    });
+    const cache = await registry.create('cache', 'tiny', { maxBytes: 8 }, 'cache');
+    expect(cache.name).toBe('tiny-8');
+    await expect(registry.create('middleware', 'absent', {}, 'middleware[0]')).rejects.toSatisfy(
+      (error) =>
+        PluginNotFoundError.isInstance(error) &&
+        error.message.includes('No middleware plugin named "absent"') &&
+        error.message.includes('@bulwark/absent'),
+    );
+    await expect(registry.create('middleware', 'absent', {}, 'middleware[0]')).rejects.toThrow(/absent/);
+    expect(imported).toEqual(['@bulwark/cache-tiny', '@bulwark/absent']);
+  });
+
+  it('hands the host providers and models to every plugin context', async () => {
+    const seen: unknown[] = [];
+    const probe: PluginDescriptor<'middleware', unknown> = {
+      specificationVersion: 'v1',
+      kind: 'middleware',
+      name: 'probe',
+      configSchema: z.unknown(),
+      create: (_config, context) => {
+        seen.push(
+          [...(context.providers?.keys() ?? [])],
+          context.providers?.get('main')?.limits,
+          context.models,
+        );
+        return { specificationVersion: 'v1', name: 'probe' };
+      },
+    };
+    const providers = new Map();
+    const models = { smart: { targets: [{ provider: 'main', model: 'm' }] } };
+    const registry = createPluginRegistry({ plugins: [probe], providers, models });
+    providers.set('main', { instance: {}, plugin: 'mock', limits: { rpm: 5 } });
+    await registry.create('middleware', 'probe', {}, 'probe');
+    expect(seen).toEqual([['main'], { rpm: 5 }, models]);
+  });
+
   it('refuses a package that exports no plugin', async () => {
     const registry = createPluginRegistry();
     await expect(registry.load('node:path')).rejects.toThrow(/exports no Bulwark plugin/);

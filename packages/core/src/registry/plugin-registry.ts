@@ -1,8 +1,16 @@
 import { type Clock, systemClock } from '../clock/clock.js';
 import { ConfigError, PluginNotFoundError } from '../errors/errors.js';
 import { createEventBus, type EventBus } from '../events/event-bus.js';
+import type { ModelAlias } from '../routing/target.js';
 import { type Logger, silentLogger } from '../util/logger.js';
-import type { PluginContext, PluginDescriptor, PluginInstanceMap, PluginKind, StoreKind } from './plugin.js';
+import type {
+  ConfiguredProvider,
+  PluginContext,
+  PluginDescriptor,
+  PluginInstanceMap,
+  PluginKind,
+  StoreKind,
+} from './plugin.js';
 import { formatPath, type StandardSchemaV1 } from './standard-schema.js';
 
 export interface PluginRegistry {
@@ -94,6 +102,17 @@ export interface PluginRegistryOptions {
    * included (a cache middleware's backend, a limiter's store), so the owner can close them all.
    */
   onCreate?: (instance: unknown, kind: PluginKind, path: string) => void;
+  /**
+   * Imports plugin packages. With it, `create` of a plugin that is not registered first loads its
+   * conventional package (`suggestedPackage(kind, name)`: `cache` `redis` → `@bulwark/cache-redis`, a
+   * middleware `otel` → `@bulwark/otel`, a scoped name → that package) once, so a config may name a plugin
+   * of an installed package without listing the package. Nothing is scanned. Also `load`'s default.
+   */
+  importer?: (specifier: string) => Promise<unknown>;
+  /** Handed to every plugin's context (`PluginContext.providers`); may be filled after the registry is made. */
+  providers?: ReadonlyMap<string, ConfiguredProvider>;
+  /** Handed to every plugin's context (`PluginContext.models`). */
+  models?: Readonly<Record<string, ModelAlias>>;
 }
 
 export function createPluginRegistry(options: PluginRegistryOptions = {}): PluginRegistry {
@@ -128,6 +147,7 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
     },
     list: (kind) => [...plugins.values()].filter((plugin) => kind === undefined || plugin.kind === kind),
     async create<K extends PluginKind>(kind: K, name: string, config: unknown, path: string) {
+      if (!plugins.has(keyOf(kind, name)) && options.importer) await loadConventional(kind, name);
       const descriptor = registry.get(kind, name);
       const valid = await validateConfig(descriptor.configSchema, config ?? {}, path);
       const context: PluginContext = {
@@ -138,12 +158,14 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
         events,
         create: (innerKind, plugin, innerConfig, innerPath) =>
           registry.create(innerKind, plugin, innerConfig, innerPath),
+        ...(options.providers ? { providers: options.providers } : {}),
+        ...(options.models ? { models: options.models } : {}),
       };
       const instance = (await descriptor.create(valid, context)) as PluginInstanceMap[K];
       options.onCreate?.(instance, kind, path);
       return instance;
     },
-    async load(packageName, importer = (specifier) => import(specifier)) {
+    async load(packageName, importer = options.importer ?? ((specifier) => import(specifier))) {
       let module: Record<string, unknown>;
       try {
         module = (await importer(packageName)) as Record<string, unknown>;
@@ -173,6 +195,18 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
       return found;
     },
   };
+  const attempted = new Set<string>();
+  /** Loads the conventional package of a plugin once; a package that is not installed leaves `get` to report it. */
+  async function loadConventional(kind: PluginKind, name: string): Promise<void> {
+    const packageName = suggestedPackage(kind, name);
+    if (attempted.has(packageName)) return;
+    attempted.add(packageName);
+    try {
+      await registry.load(packageName);
+    } catch (error) {
+      if (!PluginNotFoundError.isInstance(error)) throw error;
+    }
+  }
   if (options.plugins) registry.register(...options.plugins);
   return registry;
 }

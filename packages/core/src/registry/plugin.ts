@@ -4,6 +4,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { MiddlewareV1 } from '../middleware/middleware.js';
 import type { MaybePromise, ProviderV1 } from '../provider.js';
 import type { RoutingStrategyV1 } from '../routing/routing-strategy.js';
+import type { ModelAlias } from '../routing/target.js';
 import type { Logger } from '../util/logger.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
@@ -47,6 +48,33 @@ export interface PluginInstanceMap {
 
 export type PluginKind = keyof PluginInstanceMap;
 
+/** A provider as the host configured it, for plugins that need one (see `PluginContext.providers`). */
+export interface ConfiguredProvider {
+  readonly instance: ProviderV1;
+  /** The provider plugin's name (`openai`, `anthropic`…). */
+  readonly plugin: string;
+  /**
+   * The provider's limits as the host config declares them beside the provider (`rpm`, `tpm`,
+   * `concurrency`…), for the limiter; undefined when none are set.
+   */
+  readonly limits?: Readonly<Record<string, unknown>>;
+}
+
+/** What an optional `ready()` reports: a bare boolean, or the verdict with a reason to show. */
+export type Readiness = boolean | { ready: boolean; reason?: string };
+
+/**
+ * An optional capability of any plugin instance (provider, cache backend, middleware, store): whether it
+ * can serve now, e.g. a Redis-backed store whose client is connected and answers `PING`. Hosts ask every
+ * instance that has it (the gateway's `/readyz` is the conjunction, with the reasons of those that are
+ * not ready); instances without it count as ready. Keep it cheap and bounded in time (a second at most),
+ * never throw (a rejection counts as not ready, with its message as the reason), and never put a secret
+ * in the reason.
+ */
+export interface ReadyCapability {
+  ready?(): MaybePromise<Readiness>;
+}
+
 /** Services a plugin's `create` receives besides its validated config. */
 export interface PluginContext {
   /** The instance name the config gave it (e.g. the provider key `main`). */
@@ -63,6 +91,14 @@ export interface PluginContext {
     config: unknown,
     path: string,
   ): Promise<PluginInstanceMap[K]>;
+  /**
+   * The providers the host configured, by the name targets use (the gateway creates them before any
+   * middleware). Absent in a registry created without them. A semantic cache resolves its embeddings
+   * provider here; the limiter reads each provider's `limits`.
+   */
+  providers?: ReadonlyMap<string, ConfiguredProvider>;
+  /** The model aliases the host configured (alias → targets). Absent in a registry created without them. */
+  models?: Readonly<Record<string, ModelAlias>>;
 }
 
 /**
