@@ -1,42 +1,15 @@
+import type { BulwarkError } from '@bulwark/core';
 import {
-  AbortedError,
-  BulwarkError,
-  ConnectionError,
-  InvalidResponseError,
-  redactSecrets,
-  TimeoutError,
-} from '@bulwark/core';
-import {
-  describeErrorChain,
+  abortReason,
+  createSdkErrorMapper,
+  type ErrorScope,
   errorFromHttpResponse,
-  getHeader,
   type HeaderSource,
-  isConnectionFailure,
-  waitFromResets,
 } from '@bulwark/provider-utils';
 import { parseAnthropicRateLimit } from './rate-limit-headers.js';
 
-/** Who failed, for the error's fields. */
-export interface ErrorScope {
-  provider: string;
-  model: string;
-  signal: AbortSignal;
-  /** The SDK timeout in force (for `TimeoutError.timeoutMs`). */
-  timeoutMs?: number;
-}
-
-interface SdkApiError extends Error {
-  status: number | undefined;
-  headers: Headers | undefined;
-  error: unknown;
-  requestID?: string | null;
-}
-
-/** The error an aborted signal stands for: its reason when Bulwark aborted it (a timeout), else `AbortedError`. */
-export function abortReason(signal: AbortSignal, cause?: unknown): BulwarkError {
-  const reason = signal.reason;
-  return BulwarkError.isInstance(reason) ? reason : new AbortedError({ cause: cause ?? reason });
-}
+export type { ErrorScope };
+export { abortReason };
 
 const statusByType: Record<string, number> = {
   invalid_request_error: 400,
@@ -77,25 +50,14 @@ export function errorFromAnthropicAnswer(input: {
   const message = typeof detail.message === 'string' ? detail.message : input.text;
   const type = typeof detail.type === 'string' ? detail.type : undefined;
   const raw = input.body !== undefined ? JSON.stringify(input.body) : input.text;
-  let headers = input.headers;
-  if (input.status === 429 && headers && getHeader(headers, 'retry-after') === undefined) {
-    if (getHeader(headers, 'retry-after-ms') === undefined) {
-      const wait = waitFromResets(parseAnthropicRateLimit(headers));
-      if (wait !== undefined) {
-        const shouldRetry = getHeader(headers, 'x-should-retry');
-        headers = {
-          'retry-after-ms': String(wait),
-          ...(shouldRetry === undefined ? {} : { 'x-should-retry': shouldRetry }),
-        };
-      }
-    }
-  }
+  const rateLimit = input.status === 429 ? parseAnthropicRateLimit(input.headers) : undefined;
   return errorFromHttpResponse({
     status: input.status,
     ...(raw === undefined ? {} : { body: raw }),
     ...(message === undefined ? {} : { message }),
     ...(type === undefined ? {} : { errorType: type }),
-    headers,
+    headers: input.headers,
+    ...(rateLimit === undefined ? {} : { rateLimit }),
     provider: input.provider,
     model: input.model,
     ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
@@ -103,78 +65,16 @@ export function errorFromAnthropicAnswer(input: {
   });
 }
 
-function constructorName(error: unknown): string {
-  return (error as { constructor?: { name?: string } })?.constructor?.name ?? '';
-}
-
-function isSdkApiError(error: unknown): error is SdkApiError {
-  return error instanceof Error && 'status' in error && 'error' in error && 'headers' in error;
-}
-
 /**
  * Turns anything the SDK (or the socket under it) threw into a Bulwark error. An abort of the call's
  * signal wins over whatever the SDK made of it.
  */
-export function mapAnthropicError(error: unknown, scope: ErrorScope): BulwarkError {
-  if (scope.signal.aborted) return abortReason(scope.signal, error);
-  if (BulwarkError.isInstance(error)) return error;
-  const base = { provider: scope.provider, model: scope.model, cause: error };
-  const name = constructorName(error);
-  if (name === 'APIConnectionTimeoutError') {
-    return new TimeoutError({
-      ...base,
-      phase: 'first-token',
-      ...(scope.timeoutMs === undefined ? {} : { timeoutMs: scope.timeoutMs }),
-    });
-  }
-  if (name === 'APIUserAbortError') return new AbortedError({ cause: error });
-  if (name === 'APIConnectionError') {
-    return new ConnectionError({
-      ...base,
-      message: `${scope.provider}: ${redactSecrets(String((error as Error).message))}`,
-    });
-  }
-  if (isSdkApiError(error)) {
-    const requestId = error.requestID ?? undefined;
-    const common = {
-      headers: error.headers,
-      ...(requestId === undefined ? {} : { requestId }),
-      provider: scope.provider,
-      model: scope.model,
-      cause: error,
-    };
-    if (typeof error.status === 'number') {
-      if (error.error === undefined) {
-        return errorFromAnthropicAnswer({
-          ...common,
-          status: error.status,
-          text: error.message.replace(/^\d{3}\s/, ''),
-        });
-      }
-      return errorFromAnthropicAnswer({ ...common, status: error.status, body: error.error });
-    }
-    // `event: error` inside a 200 stream: mapped as the HTTP status of its type would be.
-    const type = (error.error as { error?: { type?: unknown } } | undefined)?.error?.type;
-    return errorFromAnthropicAnswer({
-      ...common,
-      status: statusForErrorType(typeof type === 'string' ? type : undefined),
-      ...(typeof error.error === 'object'
-        ? { body: error.error }
-        : { text: String(error.error ?? error.message) }),
-    });
-  }
-  if (error instanceof SyntaxError) {
-    return new InvalidResponseError({
-      ...base,
-      message: `${scope.provider} sent a stream event that is not valid JSON: ${redactSecrets(error.message)}`,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new ConnectionError({
-      ...base,
-      message: `${scope.provider}: connection failed (${redactSecrets(describeErrorChain(error))})`,
-    });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new BulwarkError('unknown', { ...base, message: redactSecrets(message) });
-}
+export const mapAnthropicError: (error: unknown, scope: ErrorScope) => BulwarkError = createSdkErrorMapper({
+  fromAnswer: errorFromAnthropicAnswer,
+  // `event: error` inside a 200 stream carries `{ type: 'error', error: { type, message } }`.
+  streamErrorStatus: (body) => {
+    const type = (body as { error?: { type?: unknown } } | undefined)?.error?.type;
+    return statusForErrorType(typeof type === 'string' ? type : undefined);
+  },
+  streamUnit: 'event',
+});

@@ -1,4 +1,5 @@
-import { ConfigError, type PluginDescriptor } from '@bulwark/core';
+import type { PluginDescriptor } from '@bulwark/core';
+import { capabilitiesConfigSchema, providerPlugin, sdkProviderConfigShape } from '@bulwark/provider-utils';
 import { z } from 'zod';
 import { createAnthropicProvider } from './anthropic-provider.js';
 
@@ -7,46 +8,18 @@ import { createAnthropicProvider } from './anthropic-provider.js';
  * file (the gateway removes its own keys such as `plugin` and `limits` before validating).
  */
 export const anthropicConfigSchema = z.strictObject({
-  apiKey: z.string().min(1).optional(),
-  baseURL: z.url({ protocol: /^https?$/ }).optional(),
-  defaultHeaders: z.record(z.string(), z.string()).optional(),
-  models: z.array(z.string().min(1)).optional(),
+  ...sdkProviderConfigShape,
   defaultMaxTokens: z.int().positive().optional(),
-  timeoutMs: z.int().positive().optional(),
-  capabilities: z
-    .strictObject({
-      streaming: z.boolean().optional(),
-      tools: z.boolean().optional(),
-      vision: z.boolean().optional(),
-      jsonMode: z.boolean().optional(),
-      maxContextTokens: z.int().positive().optional(),
-    })
-    .optional(),
+  capabilities: capabilitiesConfigSchema.omit({ embeddings: true }).optional(),
 });
 
 export type AnthropicProviderConfig = z.infer<typeof anthropicConfigSchema>;
 
 /** The `anthropic` provider plugin: `providers.<name>: { plugin: anthropic, baseURL, apiKey, … }`. */
-export const plugin: PluginDescriptor<'provider', AnthropicProviderConfig> = {
-  specificationVersion: 'v1',
-  kind: 'provider',
+export const plugin: PluginDescriptor<'provider', AnthropicProviderConfig> = providerPlugin({
   name: 'anthropic',
   packageName: '@bulwark/provider-anthropic',
   description: 'Anthropic Messages API, on the official @anthropic-ai/sdk',
   configSchema: anthropicConfigSchema,
-  create(config, context) {
-    try {
-      return createAnthropicProvider({ ...config, name: context.name });
-    } catch (error) {
-      if (ConfigError.isInstance(error)) {
-        const path = `${context.path}.${(error as ConfigError).path}`;
-        throw new ConfigError({
-          path,
-          message: error.message.replace(/at [\w.]+:/, `at ${path}:`),
-          cause: error,
-        });
-      }
-      throw error;
-    }
-  },
-};
+  create: createAnthropicProvider,
+});

@@ -1,5 +1,11 @@
 import type { RateLimitInfo } from '@bulwark/core';
-import { getHeader, type HeaderSource, parseHeaderCount, parseRetryAfter } from '@bulwark/provider-utils';
+import {
+  getHeader,
+  type HeaderSource,
+  parseHeaderCount,
+  parseRetryAfter,
+  rateLimitInfo,
+} from '@bulwark/provider-utils';
 
 /** Milliseconds from `now` until an RFC 3339 time (never negative), or undefined when it does not parse. */
 export function parseResetTime(text: string | undefined, now: number): number | undefined {
@@ -19,20 +25,15 @@ export function parseAnthropicRateLimit(
   now: number = Date.now(),
 ): RateLimitInfo | undefined {
   if (!headers) return undefined;
-  let info: RateLimitInfo | undefined;
-  const set = <K extends keyof RateLimitInfo>(key: K, value: number | undefined): void => {
-    if (value === undefined) return;
-    info ??= {};
-    info[key] = value;
-  };
   const prefix = 'anthropic-ratelimit-';
-  set('limitRequests', parseHeaderCount(headers, `${prefix}requests-limit`));
-  set('remainingRequests', parseHeaderCount(headers, `${prefix}requests-remaining`));
-  set('resetRequestsMs', parseResetTime(getHeader(headers, `${prefix}requests-reset`), now));
   const tokens = getHeader(headers, `${prefix}tokens-limit`) !== undefined ? 'tokens' : 'input-tokens';
-  set('limitTokens', parseHeaderCount(headers, `${prefix}${tokens}-limit`));
-  set('remainingTokens', parseHeaderCount(headers, `${prefix}${tokens}-remaining`));
-  set('resetTokensMs', parseResetTime(getHeader(headers, `${prefix}${tokens}-reset`), now));
-  set('retryAfterMs', parseRetryAfter(headers, now));
-  return info;
+  return rateLimitInfo({
+    limitRequests: parseHeaderCount(headers, `${prefix}requests-limit`),
+    remainingRequests: parseHeaderCount(headers, `${prefix}requests-remaining`),
+    resetRequestsMs: parseResetTime(getHeader(headers, `${prefix}requests-reset`), now),
+    limitTokens: parseHeaderCount(headers, `${prefix}${tokens}-limit`),
+    remainingTokens: parseHeaderCount(headers, `${prefix}${tokens}-remaining`),
+    resetTokensMs: parseResetTime(getHeader(headers, `${prefix}${tokens}-reset`), now),
+    retryAfterMs: parseRetryAfter(headers, now),
+  });
 }

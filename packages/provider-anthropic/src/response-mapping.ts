@@ -1,13 +1,11 @@
+import type { ChatResponse, FinishReason, StreamEvent, ToolCall, Usage } from '@bulwark/core';
 import {
-  type ChatResponse,
-  type FinishReason,
-  InvalidResponseError,
-  type RateLimitInfo,
-  redactSecrets,
-  type StreamEvent,
-  type ToolCall,
-  type Usage,
-} from '@bulwark/core';
+  type AnswerMeta,
+  chatResponse,
+  invalidResponse,
+  isRecord,
+  startEvent,
+} from '@bulwark/provider-utils';
 import { errorFromAnthropicAnswer, statusForErrorType } from './error-mapping.js';
 
 /** Anthropic's usage object (in a message, `message_start` or — cumulative — `message_delta`). */
@@ -62,36 +60,20 @@ export function mapUsage(usage: AnthropicUsage | null | undefined): Usage | unde
   return mapped;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function invalid(provider: string, model: string, reason: string, rawBody: string, status?: number): never {
-  throw new InvalidResponseError({
-    message: `${provider} returned an invalid response: ${reason}`,
-    provider,
-    model,
-    rawBody: redactSecrets(rawBody.length > 4096 ? `${rawBody.slice(0, 4096)}…` : rawBody),
-    ...(status === undefined ? {} : { status }),
-  });
-}
-
 /**
  * Parses a Messages API body (as text, so a body that is not JSON or has no `content` becomes an
  * `InvalidResponseError` carrying the redacted raw body) into the normalized response. Text blocks
  * are joined; `tool_use` inputs become JSON text; other block kinds (thinking) are not part of the
  * normalized response.
  */
-export function parseAnthropicMessage(
-  text: string,
-  meta: { provider: string; model: string; status?: number; rateLimit?: RateLimitInfo; requestId?: string },
-): ChatResponse {
+export function parseAnthropicMessage(text: string, meta: AnswerMeta & { status?: number }): ChatResponse {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    invalid(meta.provider, meta.model, 'the body is not valid JSON', text, meta.status);
+    invalidResponse(meta, 'the body is not valid JSON', text);
   }
-  if (isObject(body) && body.type === 'error' && isObject(body.error)) {
+  if (isRecord(body) && body.type === 'error' && isRecord(body.error)) {
     // An error object in a 200 answer: map it as its type's status would be.
     throw errorFromAnthropicAnswer({
       status: statusForErrorType(typeof body.error.type === 'string' ? body.error.type : undefined),
@@ -101,21 +83,19 @@ export function parseAnthropicMessage(
       ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
     });
   }
-  if (!isObject(body) || !Array.isArray(body.content)) {
-    invalid(meta.provider, meta.model, 'no content array in the body', text, meta.status);
+  if (!isRecord(body) || !Array.isArray(body.content)) {
+    invalidResponse(meta, 'no content array in the body', text);
   }
   let joined = '';
   const toolCalls: ToolCall[] = [];
   for (const block of body.content) {
-    if (!isObject(block))
-      invalid(meta.provider, meta.model, 'a content block is not an object', text, meta.status);
+    if (!isRecord(block)) invalidResponse(meta, 'a content block is not an object', text);
     if (block.type === 'text') {
-      if (typeof block.text !== 'string')
-        invalid(meta.provider, meta.model, 'a text block has no text', text, meta.status);
+      if (typeof block.text !== 'string') invalidResponse(meta, 'a text block has no text', text);
       joined += block.text;
     } else if (block.type === 'tool_use') {
       if (typeof block.name !== 'string') {
-        invalid(meta.provider, meta.model, 'a tool_use block has no name', text, meta.status);
+        invalidResponse(meta, 'a tool_use block has no name', text);
       }
       toolCalls.push({
         id: typeof block.id === 'string' ? block.id : '',
@@ -124,20 +104,15 @@ export function parseAnthropicMessage(
       });
     }
   }
-  const response: ChatResponse = {
+  const usage = mapUsage(body.usage as AnthropicUsage | undefined);
+  return chatResponse(meta, {
     id: typeof body.id === 'string' ? body.id : '',
-    provider: meta.provider,
     model: typeof body.model === 'string' ? body.model : meta.model,
     text: joined,
     toolCalls,
     finishReason: mapStopReason(body.stop_reason as string | undefined),
-    attempts: [],
-  };
-  const usage = mapUsage(body.usage as AnthropicUsage | undefined);
-  if (usage) response.usage = usage;
-  if (meta.rateLimit) response.rateLimit = meta.rateLimit;
-  if (meta.requestId) response.requestId = meta.requestId;
-  return response;
+    ...(usage === undefined ? {} : { usage }),
+  });
 }
 
 interface ToolBlockState {
@@ -158,9 +133,7 @@ export class AnthropicEventMapper {
   private started = false;
   private stopped = false;
 
-  constructor(
-    private readonly meta: { provider: string; model: string; rateLimit?: RateLimitInfo; requestId?: string },
-  ) {}
+  constructor(private readonly meta: AnswerMeta) {}
 
   /** True once `message_stop` arrived. */
   get finished(): boolean {
@@ -179,15 +152,7 @@ export class AnthropicEventMapper {
         this.started = true;
         const message = event.message ?? {};
         if (message.usage) Object.assign(this.usage, withoutNulls(message.usage));
-        const start: StreamEvent = {
-          type: 'start',
-          id: typeof message.id === 'string' ? message.id : '',
-          provider: this.meta.provider,
-          model: typeof message.model === 'string' && message.model !== '' ? message.model : this.meta.model,
-        };
-        if (this.meta.rateLimit) start.rateLimit = this.meta.rateLimit;
-        if (this.meta.requestId) start.requestId = this.meta.requestId;
-        out.push(start);
+        out.push(startEvent(this.meta, message.id, message.model));
         break;
       }
       case 'content_block_start': {

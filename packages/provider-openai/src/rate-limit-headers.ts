@@ -5,6 +5,7 @@ import {
   parseDuration,
   parseHeaderCount,
   parseRetryAfter,
+  rateLimitInfo,
 } from '@bulwark/provider-utils';
 
 /**
@@ -17,18 +18,13 @@ export function parseOpenAIRateLimit(
   now: number = Date.now(),
 ): RateLimitInfo | undefined {
   if (!headers) return undefined;
-  let info: RateLimitInfo | undefined;
-  const set = <K extends keyof RateLimitInfo>(key: K, value: number | undefined): void => {
-    if (value === undefined) return;
-    info ??= {};
-    info[key] = value;
-  };
-  set('limitRequests', parseHeaderCount(headers, 'x-ratelimit-limit-requests'));
-  set('remainingRequests', parseHeaderCount(headers, 'x-ratelimit-remaining-requests'));
-  set('resetRequestsMs', parseDuration(getHeader(headers, 'x-ratelimit-reset-requests')));
-  set('limitTokens', parseHeaderCount(headers, 'x-ratelimit-limit-tokens'));
-  set('remainingTokens', parseHeaderCount(headers, 'x-ratelimit-remaining-tokens'));
-  set('resetTokensMs', parseDuration(getHeader(headers, 'x-ratelimit-reset-tokens')));
-  set('retryAfterMs', parseRetryAfter(headers, now));
-  return info;
+  return rateLimitInfo({
+    limitRequests: parseHeaderCount(headers, 'x-ratelimit-limit-requests'),
+    remainingRequests: parseHeaderCount(headers, 'x-ratelimit-remaining-requests'),
+    resetRequestsMs: parseDuration(getHeader(headers, 'x-ratelimit-reset-requests')),
+    limitTokens: parseHeaderCount(headers, 'x-ratelimit-limit-tokens'),
+    remainingTokens: parseHeaderCount(headers, 'x-ratelimit-remaining-tokens'),
+    resetTokensMs: parseDuration(getHeader(headers, 'x-ratelimit-reset-tokens')),
+    retryAfterMs: parseRetryAfter(headers, now),
+  });
 }

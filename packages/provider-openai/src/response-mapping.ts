@@ -1,13 +1,11 @@
+import type { ChatResponse, FinishReason, StreamEvent, ToolCall, Usage } from '@bulwark/core';
 import {
-  type ChatResponse,
-  type FinishReason,
-  InvalidResponseError,
-  type RateLimitInfo,
-  redactSecrets,
-  type StreamEvent,
-  type ToolCall,
-  type Usage,
-} from '@bulwark/core';
+  type AnswerMeta,
+  chatResponse,
+  invalidResponse,
+  isRecord,
+  startEvent,
+} from '@bulwark/provider-utils';
 import { errorFromOpenAIAnswer, statusForErrorType } from './error-mapping.js';
 
 /** The Chat Completions usage object (OpenAI and compatible servers). */
@@ -71,34 +69,18 @@ export function mapUsage(usage: OpenAIUsage | null | undefined): Usage | undefin
   return mapped;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function invalid(provider: string, model: string, reason: string, rawBody: string, status?: number): never {
-  throw new InvalidResponseError({
-    message: `${provider} returned an invalid response: ${reason}`,
-    provider,
-    model,
-    rawBody: redactSecrets(rawBody.length > 4096 ? `${rawBody.slice(0, 4096)}…` : rawBody),
-    ...(status === undefined ? {} : { status }),
-  });
-}
-
 /**
  * Parses a Chat Completion body (as text, so a body that is not JSON or lacks `choices` becomes an
  * `InvalidResponseError` carrying the redacted raw body) into the normalized response.
  */
-export function parseOpenAIChatResponse(
-  text: string,
-  meta: { provider: string; model: string; status?: number; rateLimit?: RateLimitInfo; requestId?: string },
-): ChatResponse {
+export function parseOpenAIChatResponse(text: string, meta: AnswerMeta & { status?: number }): ChatResponse {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    invalid(meta.provider, meta.model, 'the body is not valid JSON', text, meta.status);
+    invalidResponse(meta, 'the body is not valid JSON', text);
   }
-  if (isObject(body) && body.choices === undefined && isObject(body.error)) {
+  if (isRecord(body) && body.choices === undefined && isRecord(body.error)) {
     // Some compatible servers answer 200 with an error object: map it as its type's status would be.
     const { code, type } = body.error;
     throw errorFromOpenAIAnswer({
@@ -109,22 +91,21 @@ export function parseOpenAIChatResponse(
       ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
     });
   }
-  if (!isObject(body) || !Array.isArray(body.choices) || !isObject(body.choices[0])) {
-    invalid(meta.provider, meta.model, 'no choices in the body', text, meta.status);
+  if (!isRecord(body) || !Array.isArray(body.choices) || !isRecord(body.choices[0])) {
+    invalidResponse(meta, 'no choices in the body', text);
   }
   const choice = body.choices[0] as Record<string, unknown>;
   const message = choice.message;
-  if (!isObject(message))
-    invalid(meta.provider, meta.model, 'choices[0].message is missing', text, meta.status);
+  if (!isRecord(message)) invalidResponse(meta, 'choices[0].message is missing', text);
   const content = message.content;
   if (content !== null && content !== undefined && typeof content !== 'string') {
-    invalid(meta.provider, meta.model, 'choices[0].message.content is not a string', text, meta.status);
+    invalidResponse(meta, 'choices[0].message.content is not a string', text);
   }
   const toolCalls: ToolCall[] = [];
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls) {
-      if (!isObject(call) || !isObject(call.function) || typeof call.function.name !== 'string') {
-        invalid(meta.provider, meta.model, 'a tool call has no function name', text, meta.status);
+      if (!isRecord(call) || !isRecord(call.function) || typeof call.function.name !== 'string') {
+        invalidResponse(meta, 'a tool call has no function name', text);
       }
       const args = call.function.arguments;
       toolCalls.push({
@@ -135,20 +116,15 @@ export function parseOpenAIChatResponse(
     }
   }
   const refusal = typeof message.refusal === 'string' ? message.refusal : undefined;
-  const response: ChatResponse = {
+  const usage = mapUsage(body.usage as OpenAIUsage | undefined);
+  return chatResponse(meta, {
     id: typeof body.id === 'string' ? body.id : '',
-    provider: meta.provider,
     model: typeof body.model === 'string' ? body.model : meta.model,
     text: typeof content === 'string' ? content : (refusal ?? ''),
     toolCalls,
     finishReason: mapFinishReason(choice.finish_reason as string | undefined),
-    attempts: [],
-  };
-  const usage = mapUsage(body.usage as OpenAIUsage | undefined);
-  if (usage) response.usage = usage;
-  if (meta.rateLimit) response.rateLimit = meta.rateLimit;
-  if (meta.requestId) response.requestId = meta.requestId;
-  return response;
+    ...(usage === undefined ? {} : { usage }),
+  });
 }
 
 /**
@@ -161,9 +137,7 @@ export class OpenAIChunkMapper {
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
 
-  constructor(
-    private readonly meta: { provider: string; model: string; rateLimit?: RateLimitInfo; requestId?: string },
-  ) {}
+  constructor(private readonly meta: AnswerMeta) {}
 
   /** True once a chunk said why generation stopped. */
   get finished(): boolean {
@@ -179,15 +153,7 @@ export class OpenAIChunkMapper {
   map(chunk: OpenAIChunk, out: StreamEvent[]): void {
     if (!this.started) {
       this.started = true;
-      const start: StreamEvent = {
-        type: 'start',
-        id: typeof chunk.id === 'string' ? chunk.id : '',
-        provider: this.meta.provider,
-        model: typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : this.meta.model,
-      };
-      if (this.meta.rateLimit) start.rateLimit = this.meta.rateLimit;
-      if (this.meta.requestId) start.requestId = this.meta.requestId;
-      out.push(start);
+      out.push(startEvent(this.meta, chunk.id, chunk.model));
     }
     const choice = chunk.choices?.[0];
     if (choice) {

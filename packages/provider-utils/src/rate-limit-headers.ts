@@ -15,3 +15,17 @@ export function waitFromResets(info: RateLimitInfo | undefined): number | undefi
   const known = [info.resetRequestsMs, info.resetTokensMs].filter((value) => value !== undefined);
   return known.length > 0 ? Math.min(...known) : undefined;
 }
+
+/** The values that were present, or undefined when the answer carried none (no rate-limit headers). */
+export function rateLimitInfo(
+  values: Record<keyof RateLimitInfo, number | undefined>,
+): RateLimitInfo | undefined {
+  let info: RateLimitInfo | undefined;
+  for (const key of Object.keys(values) as Array<keyof RateLimitInfo>) {
+    const value = values[key];
+    if (value === undefined) continue;
+    info ??= {};
+    info[key] = value;
+  }
+  return info;
+}

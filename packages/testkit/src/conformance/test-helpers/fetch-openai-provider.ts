@@ -1,10 +1,10 @@
 /**
  * A minimal OpenAI-compatible provider on plain `fetch`: the reference a plugin author can read to see
  * what the conformance suite expects (error mapping, aborts that close the socket, SSE parsing, usage and
- * rate-limit headers). Not shipped: the real providers are `@bulwark/provider-openai` and friends.
+ * rate-limit headers), written with `@bulwark/provider-utils`' HTTP helpers (`postJson`, `sseData`).
+ * Not shipped: the real providers are `@bulwark/provider-openai` and friends.
  */
 import {
-  AbortedError,
   type CallContext,
   type ChatMessage,
   type ChatRequest,
@@ -13,16 +13,26 @@ import {
   type EmbeddingRequest,
   type EmbeddingResponse,
   type FinishReason,
-  InvalidResponseError,
   linkSignals,
   type ProviderV1,
-  type RateLimitInfo,
   type StreamEvent,
-  type ToolCall,
-  throwIfAborted,
   type Usage,
 } from '@bulwark/core';
-import { errorFromHttpResponse, getHeader, parseDuration, parseRetryAfter } from '@bulwark/provider-utils';
+import {
+  chatResponse,
+  errorFromHttpResponse,
+  getHeader,
+  type HeaderSource,
+  invalidResponse,
+  parseDuration,
+  parseHeaderCount,
+  parseRetryAfter,
+  postJson,
+  rateLimitInfo,
+  readText,
+  sseData,
+  startEvent,
+} from '@bulwark/provider-utils';
 
 export interface FetchOpenAIProviderOptions {
   /** Instance name. Default `fetch-openai`. */
@@ -93,7 +103,7 @@ function toWireBody(request: ChatRequest, stream: boolean): Record<string, unkno
   };
 }
 
-function toUsage(usage: OpenAIUsage | undefined): Usage | undefined {
+function toUsage(usage: OpenAIUsage | undefined | null): Usage | undefined {
   if (!usage) return undefined;
   const cached = usage.prompt_tokens_details?.cached_tokens;
   return {
@@ -110,108 +120,83 @@ function toFinishReason(reason: string | null | undefined): FinishReason {
     : 'other';
 }
 
-function rateLimitFrom(headers: Headers): RateLimitInfo | undefined {
-  const info: RateLimitInfo = {};
-  const number = (name: string): number | undefined => {
-    const value = getHeader(headers, name);
-    return value === undefined || Number.isNaN(Number(value)) ? undefined : Number(value);
-  };
-  const fields: Array<[keyof RateLimitInfo, number | undefined]> = [
-    ['limitRequests', number('x-ratelimit-limit-requests')],
-    ['remainingRequests', number('x-ratelimit-remaining-requests')],
-    ['resetRequestsMs', parseDuration(getHeader(headers, 'x-ratelimit-reset-requests'))],
-    ['limitTokens', number('x-ratelimit-limit-tokens')],
-    ['remainingTokens', number('x-ratelimit-remaining-tokens')],
-    ['resetTokensMs', parseDuration(getHeader(headers, 'x-ratelimit-reset-tokens'))],
-    ['retryAfterMs', parseRetryAfter(headers)],
-  ];
-  for (const [key, value] of fields) if (value !== undefined) info[key] = value;
-  return Object.keys(info).length > 0 ? info : undefined;
+const parseRateLimit = (headers: HeaderSource) =>
+  rateLimitInfo({
+    limitRequests: parseHeaderCount(headers, 'x-ratelimit-limit-requests'),
+    remainingRequests: parseHeaderCount(headers, 'x-ratelimit-remaining-requests'),
+    resetRequestsMs: parseDuration(getHeader(headers, 'x-ratelimit-reset-requests')),
+    limitTokens: parseHeaderCount(headers, 'x-ratelimit-limit-tokens'),
+    remainingTokens: parseHeaderCount(headers, 'x-ratelimit-remaining-tokens'),
+    resetTokensMs: parseDuration(getHeader(headers, 'x-ratelimit-reset-tokens')),
+    retryAfterMs: parseRetryAfter(headers),
+  });
+
+/** Parses JSON, or fails as the invalid answer it is. */
+function parseJson<T>(text: string, meta: { provider: string; model: string }): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return invalidResponse(meta, 'the body is not valid JSON', text);
+  }
+}
+
+interface ChatCompletion {
+  id: string;
+  model: string;
+  choices: Array<{
+    message: {
+      content: string | null;
+      tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }>;
+    };
+    finish_reason: string;
+  }>;
+  usage?: OpenAIUsage;
+}
+
+interface ChatChunk {
+  id: string;
+  model: string;
+  error?: { message: string; type: string; code?: string | null };
+  choices?: Array<{
+    delta: {
+      content?: string | null;
+      tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }>;
+    };
+    finish_reason: string | null;
+  }>;
+  usage?: OpenAIUsage | null;
 }
 
 export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): ProviderV1 {
   const name = options.name ?? 'fetch-openai';
   const baseURL = options.baseURL.replace(/\/$/, '');
-
-  /** One POST; every failure leaves as a Bulwark error. The caller owns `signal` (and so the socket). */
-  async function post(path: string, body: unknown, signal: AbortSignal, model: string): Promise<Response> {
-    throwIfAborted(signal);
-    let response: Response;
-    try {
-      response = await fetch(`${baseURL}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.apiKey}` },
-        body: JSON.stringify(body),
-        signal,
-      });
-    } catch (error) {
-      if (signal.aborted) throw new AbortedError({ cause: error });
-      throw new ConnectionError({ provider: name, model, cause: error });
-    }
-    if (response.ok) return response;
-    const text = await readText(response, signal, model);
-    let parsed: { error?: { message?: string; type?: string; code?: string | null } } | undefined;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    throw errorFromHttpResponse({
-      status: response.status,
-      body: text,
-      headers: response.headers,
-      provider: name,
-      model,
-      ...(parsed?.error?.message === undefined ? {} : { message: parsed.error.message }),
-      ...(parsed?.error === undefined ? {} : { errorType: parsed.error.code ?? parsed.error.type ?? '' }),
-      ...(response.headers.get('x-request-id')
-        ? { requestId: response.headers.get('x-request-id') as string }
-        : {}),
-    });
-  }
-
-  async function readText(response: Response, signal: AbortSignal, model: string): Promise<string> {
-    try {
-      return await response.text();
-    } catch (error) {
-      if (signal.aborted) throw new AbortedError({ cause: error });
-      throw new ConnectionError({ provider: name, model, cause: error });
-    }
-  }
+  const post = (path: string, body: unknown, model: string, call: Pick<CallContext, 'signal' | 'events'>) =>
+    postJson(
+      {
+        url: `${baseURL}${path}`,
+        body,
+        headers: { authorization: `Bearer ${options.apiKey}` },
+        provider: name,
+        model,
+        parseRateLimit,
+      },
+      call,
+    );
 
   async function complete(request: ChatRequest, context: CallContext): Promise<ChatResponse> {
-    const response = await post(
+    const { response, meta } = await post(
       '/chat/completions',
       toWireBody(request, false),
-      context.signal,
       request.model,
+      context,
     );
-    const text = await readText(response, context.signal, request.model);
-    let body: {
-      id: string;
-      model: string;
-      choices: Array<{
-        message: {
-          content: string | null;
-          tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }>;
-        };
-        finish_reason: string;
-      }>;
-      usage?: OpenAIUsage;
-    };
-    try {
-      body = JSON.parse(text);
-    } catch (error) {
-      throw new InvalidResponseError({ provider: name, model: request.model, rawBody: text, cause: error });
-    }
+    const text = await readText(response, context.signal, meta);
+    const body = parseJson<ChatCompletion>(text, meta);
     const choice = body.choices?.[0];
-    if (!choice) throw new InvalidResponseError({ provider: name, model: request.model, rawBody: text });
+    if (!choice) return invalidResponse(meta, 'no choices in the body', text);
     const usage = toUsage(body.usage);
-    const rateLimit = rateLimitFrom(response.headers);
-    const requestId = response.headers.get('x-request-id');
-    return {
+    return chatResponse(meta, {
       id: body.id,
-      provider: name,
       model: body.model,
       text: choice.message.content ?? '',
       toolCalls: (choice.message.tool_calls ?? []).map((call) => ({
@@ -220,128 +205,60 @@ export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): 
         arguments: call.function.arguments,
       })),
       finishReason: toFinishReason(choice.finish_reason),
-      attempts: [],
       ...(usage ? { usage } : {}),
-      ...(rateLimit ? { rateLimit } : {}),
-      ...(requestId ? { requestId } : {}),
-    };
+    });
   }
 
   async function* stream(request: ChatRequest, context: CallContext): AsyncGenerator<StreamEvent> {
     // Our own signal, so that a consumer who stops iterating aborts the request (and closes the socket).
     const link = linkSignals(context.signal);
     try {
-      const response = await post('/chat/completions', toWireBody(request, true), link.signal, request.model);
-      const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
-      if (!reader)
-        throw new InvalidResponseError({
-          provider: name,
-          model: request.model,
-          message: 'empty stream body',
-        });
-      const rateLimit = rateLimitFrom(response.headers);
-      const requestId = response.headers.get('x-request-id');
+      const call = { signal: link.signal, events: context.events };
+      const { response, meta } = await post(
+        '/chat/completions',
+        toWireBody(request, true),
+        request.model,
+        call,
+      );
+      if (!response.body) return invalidResponse(meta, 'empty stream body', '');
       let started = false;
-      let buffer = '';
       let finishReason: FinishReason | undefined;
       const knownToolCalls = new Set<number>();
-      const calls: ToolCall[] = [];
-      while (true) {
-        let chunk: ReadableStreamReadResult<string>;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
-          if (link.signal.aborted) throw new AbortedError({ cause: error });
-          throw new ConnectionError({
+      for await (const data of sseData(response.body, link.signal, meta)) {
+        if (data === '[DONE]') {
+          yield { type: 'finish', finishReason: finishReason ?? 'other' };
+          return;
+        }
+        const parsed = parseJson<ChatChunk>(data, meta);
+        if (parsed.error) {
+          throw errorFromHttpResponse({
+            status: 500,
+            body: data,
+            message: parsed.error.message,
+            errorType: parsed.error.code ?? parsed.error.type,
             provider: name,
             model: request.model,
-            message: 'stream cut',
-            cause: error,
           });
         }
-        if (chunk.done) break;
-        buffer += chunk.value;
-        let boundary = buffer.indexOf('\n\n');
-        while (boundary >= 0) {
-          const frame = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          boundary = buffer.indexOf('\n\n');
-          const data = frame
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          if (data === '') continue;
-          if (data === '[DONE]') {
-            yield { type: 'finish', finishReason: finishReason ?? 'other' };
-            return;
-          }
-          let parsed: {
-            id: string;
-            model: string;
-            error?: { message: string; type: string; code?: string | null };
-            choices?: Array<{
-              delta: {
-                content?: string | null;
-                tool_calls?: Array<{
-                  index: number;
-                  id?: string;
-                  function?: { name?: string; arguments?: string };
-                }>;
-              };
-              finish_reason: string | null;
-            }>;
-            usage?: OpenAIUsage | null;
-          };
-          try {
-            parsed = JSON.parse(data);
-          } catch (error) {
-            throw new InvalidResponseError({
-              provider: name,
-              model: request.model,
-              rawBody: data,
-              cause: error,
-            });
-          }
-          if (parsed.error) {
-            throw errorFromHttpResponse({
-              status: 500,
-              body: data,
-              message: parsed.error.message,
-              errorType: parsed.error.code ?? parsed.error.type,
-              provider: name,
-              model: request.model,
-            });
-          }
-          if (!started) {
-            started = true;
-            yield {
-              type: 'start',
-              id: parsed.id,
-              provider: name,
-              model: parsed.model,
-              ...(rateLimit ? { rateLimit } : {}),
-              ...(requestId ? { requestId } : {}),
-            };
-          }
-          const choice = parsed.choices?.[0];
-          if (choice?.delta.content) yield { type: 'text-delta', text: choice.delta.content };
-          for (const call of choice?.delta.tool_calls ?? []) {
-            const first = !knownToolCalls.has(call.index);
-            knownToolCalls.add(call.index);
-            if (first)
-              calls[call.index] = { id: call.id ?? '', name: call.function?.name ?? '', arguments: '' };
-            yield {
-              type: 'tool-call-delta',
-              index: call.index,
-              ...(first ? { id: call.id ?? '', name: call.function?.name ?? '' } : {}),
-              argumentsDelta: call.function?.arguments ?? '',
-            };
-          }
-          if (choice?.finish_reason) finishReason = toFinishReason(choice.finish_reason);
-          const usage = toUsage(parsed.usage ?? undefined);
-          if (usage) yield { type: 'usage', usage };
+        if (!started) {
+          started = true;
+          yield startEvent(meta, parsed.id, parsed.model);
         }
+        const choice = parsed.choices?.[0];
+        if (choice?.delta.content) yield { type: 'text-delta', text: choice.delta.content };
+        for (const call of choice?.delta.tool_calls ?? []) {
+          const first = !knownToolCalls.has(call.index);
+          knownToolCalls.add(call.index);
+          yield {
+            type: 'tool-call-delta',
+            index: call.index,
+            ...(first ? { id: call.id ?? '', name: call.function?.name ?? '' } : {}),
+            argumentsDelta: call.function?.arguments ?? '',
+          };
+        }
+        if (choice?.finish_reason) finishReason = toFinishReason(choice.finish_reason);
+        const usage = toUsage(parsed.usage);
+        if (usage) yield { type: 'usage', usage };
       }
       throw new ConnectionError({
         provider: name,
@@ -355,27 +272,22 @@ export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): 
   }
 
   async function embed(request: EmbeddingRequest, context: CallContext): Promise<EmbeddingResponse> {
-    const response = await post(
+    const { response, meta } = await post(
       '/embeddings',
       { model: request.model, input: request.input, encoding_format: 'float' },
-      context.signal,
       request.model,
+      context,
     );
-    const text = await readText(response, context.signal, request.model);
-    try {
-      const body = JSON.parse(text) as {
-        model: string;
-        data: Array<{ embedding: number[] }>;
-        usage: { prompt_tokens: number };
-      };
-      return {
-        model: body.model,
-        embeddings: body.data.map((item) => item.embedding),
-        usage: { inputTokens: body.usage.prompt_tokens },
-      };
-    } catch (error) {
-      throw new InvalidResponseError({ provider: name, model: request.model, rawBody: text, cause: error });
-    }
+    const body = parseJson<{
+      model: string;
+      data: Array<{ embedding: number[] }>;
+      usage: { prompt_tokens: number };
+    }>(await readText(response, context.signal, meta), meta);
+    return {
+      model: body.model,
+      embeddings: body.data.map((item) => item.embedding),
+      usage: { inputTokens: body.usage.prompt_tokens },
+    };
   }
 
   return {
