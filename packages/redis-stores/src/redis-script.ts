@@ -6,12 +6,13 @@ export function defineScript(name: string, lua: string): RedisScript {
 }
 
 /**
- * The script's `now` in ms. The last ARGV is the caller's time, or `''` for Redis `TIME` (the default:
- * process clocks and their skew then do not matter). `replicate_commands` makes `TIME` safe before
+ * The script's `now` in ms (and `callerTime`). The last ARGV is the caller's time, or `''` for Redis
+ * `TIME` (the default: process clocks and their skew then do not matter). `replicate_commands` makes `TIME` safe before
  * writes on Redis < 5 (a no-op later).
  */
 export const luaNow = `
 local now = tonumber(ARGV[#ARGV])
+local callerTime = now ~= nil
 if now == nil then
   if redis.replicate_commands then redis.replicate_commands() end
   local clock = redis.call('TIME')
