@@ -155,8 +155,9 @@ async function startOutput(
 
 function setAt(root: Record<string, unknown>, path: Array<string | number>, value: unknown): void {
   let current: Record<string | number, unknown> = root;
-  for (const segment of path.slice(0, -1)) {
-    if (typeof current[segment] !== 'object' || current[segment] === null) current[segment] = {};
+  for (const [index, segment] of path.slice(0, -1).entries()) {
+    if (typeof current[segment] !== 'object' || current[segment] === null)
+      current[segment] = typeof path[index + 1] === 'number' ? [] : {};
     current = current[segment] as Record<string | number, unknown>;
   }
   current[path.at(-1)!] = value;
@@ -270,6 +271,13 @@ describe('no config error, log line or plan shows a secret (point 9)', () => {
       ['log', 'level'],
       ['metrics'],
       ['metrics', 'enabled'],
+      ['middleware'],
+      ['middleware', 0],
+      ['middleware', 0, 'plugin'],
+      ['middleware', 0, 'config'],
+      ['cache', 'store', 'plugin'],
+      ['cache', 'store', 'url'],
+      ['limiter', 'store', 'url'],
     ];
     let failures = 0;
     let starts = 0;
