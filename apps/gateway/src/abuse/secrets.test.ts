@@ -508,7 +508,7 @@ function rawRequest(
     const target = new URL(url);
     const request = httpRequest(
       {
-        host: target.hostname,
+        host: target.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: target.port,
         method: options.method,
         path: options.path,
@@ -739,6 +739,27 @@ describe('a local gateway without auth refuses drive-by browser calls (point 12)
         (await rawRequest(url, { method: 'GET', path: '/v1/models', headers: { host } })).status,
         host,
       ).toBe(200);
+  });
+
+  it('checks Host on an IPv6 loopback bind too', async () => {
+    const v6 = await createGateway({
+      config: {
+        server: { port: 0, host: '::1' },
+        providers: { main: { plugin: 'mock' } },
+        log: { level: 'error' },
+      },
+    });
+    try {
+      const v6Url = await v6.listen();
+      const v6Port = new URL(v6Url).port;
+      const request = (host: string) =>
+        rawRequest(v6Url, { method: 'GET', path: '/v1/models', headers: { host } });
+      expect((await request(`[::1]:${v6Port}`)).status).toBe(200);
+      expect((await request(`localhost:${v6Port}`)).status).toBe(200);
+      expect((await request(`rebind.evil.example:${v6Port}`)).status).toBe(403);
+    } finally {
+      await v6.close({ drainTimeoutMs: 0 });
+    }
   });
 
   it('with auth on: the origin check holds, the Host and content-type checks step aside', async () => {
