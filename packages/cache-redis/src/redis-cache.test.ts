@@ -1,7 +1,7 @@
 import { createCache } from '@bulwark/cache';
 import { type ChatRequest, createBulwark, createEventBus, type Logger } from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
-import { describeCacheBackendConformance, startRedisServer, useTestRedis } from '@bulwark/testkit';
+import { describeCacheBackendConformance, freePort, startRedisServer, useTestRedis } from '@bulwark/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plugin } from './plugin.js';
@@ -19,7 +19,7 @@ describeCacheBackendConformance({
       lookupTimeoutMs: 2_000,
       writeTimeoutMs: 2_000,
     });
-    await backend.ready();
+    expect(await backend.ready(5_000)).toBe(true);
     return backend;
   },
 });
@@ -55,7 +55,7 @@ describe('createRedisCache on one Redis', () => {
       lookupTimeoutMs: 2_000,
       writeTimeoutMs: 2_000,
     });
-    await backend.ready();
+    expect(await backend.ready(5_000)).toBe(true);
   });
 
   afterAll(async () => {
@@ -134,6 +134,17 @@ describe('createRedisCache on one Redis', () => {
 });
 
 describe('createRedisCache when Redis is slow or down', () => {
+  it('is not ready while nothing answers, and says so within the bound instead of rejecting', async () => {
+    const backend = createRedisCache({ url: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      const started = Date.now();
+      expect(await backend.ready(300)).toBe(false);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await backend.dispose?.();
+    }
+  });
+
   it('counts a slow lookup as a miss, then recovers', async () => {
     const server = await startRedisServer();
     const events = createEventBus();
@@ -148,7 +159,7 @@ describe('createRedisCache when Redis is slow or down', () => {
     });
     const admin = new Redis(server.port, '127.0.0.1');
     try {
-      await backend.ready();
+      expect(await backend.ready(5_000)).toBe(true);
       await backend.set('ns', 'k', new TextEncoder().encode('v'), 60_000);
       await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
       const started = Date.now();
@@ -181,7 +192,7 @@ describe('createRedisCache when Redis is slow or down', () => {
       logger,
       events,
     });
-    await backend.ready();
+    expect(await backend.ready(5_000)).toBe(true);
     const cache = createCache({ backend, coalesce: false });
     const mock = createMockProvider({ latencyMs: 2 });
     const bulwark = createBulwark({ providers: [mock], middleware: [cache] });

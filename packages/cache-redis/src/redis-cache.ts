@@ -56,8 +56,11 @@ export interface RedisCacheBackend extends CacheBackendV1 {
   readonly redis: RedisClient;
   /** False after a command failed or timed out, until one succeeds again. */
   readonly available: boolean;
-  /** Resolves once the client is connected (rejects after `timeoutMs`, default 5000). */
-  ready(timeoutMs?: number): Promise<void>;
+  /**
+   * True once the client is connected (waiting up to `timeoutMs`, default 1000) and Redis answers `PING`
+   * within it; false otherwise, never a rejection. The readiness capability a host's `/readyz` asks.
+   */
+  ready(timeoutMs?: number): Promise<boolean>;
 }
 
 class TimeoutError extends Error {
@@ -263,14 +266,20 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
     async setMany(namespace, entries) {
       await Promise.all(entries.map((entry) => set(namespace, entry.key, entry.value, entry.ttlMs)));
     },
-    ready(timeoutMs = 5_000) {
-      if (client.status === 'ready') return Promise.resolve();
-      let onReady: (() => void) | undefined;
-      const connected = new Promise<void>((resolve) => {
-        onReady = resolve;
-        client.once('ready', onReady);
-      });
-      return withTimeout(connected, timeoutMs, 'connect').finally(() => client.off('ready', onReady!));
+    async ready(timeoutMs = 1_000) {
+      try {
+        if (client.status !== 'ready') {
+          let onReady: (() => void) | undefined;
+          const connected = new Promise<void>((resolve) => {
+            onReady = resolve;
+            client.once('ready', onReady);
+          });
+          await withTimeout(connected, timeoutMs, 'connect').finally(() => client.off('ready', onReady!));
+        }
+        return (await withTimeout(client.ping(), timeoutMs, 'ping')) === 'PONG';
+      } catch {
+        return false;
+      }
     },
     async dispose() {
       client.off('error', onClientError);

@@ -68,7 +68,7 @@ describeCacheBackendConformance({
       lookupTimeoutMs: 2_000,
       writeTimeoutMs: 2_000,
     });
-    await backend.ready(15_000);
+    expect(await backend.ready(15_000)).toBe(true);
     return backend;
   },
 });
@@ -85,7 +85,7 @@ describe('createRedisCache on a 3-node Redis Cluster', () => {
       lookupTimeoutMs: 2_000,
       writeTimeoutMs: 2_000,
     });
-    await backend.ready(15_000);
+    expect(await backend.ready(15_000)).toBe(true);
   });
 
   afterAll(async () => {
