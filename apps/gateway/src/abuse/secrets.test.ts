@@ -203,7 +203,7 @@ describe('no config error, log line or plan shows a secret (point 9)', () => {
     }
   });
 
-  it('hides literal secrets: a too-short gateway key, a numeric apiKey, a key object', async () => {
+  it('hides literal secrets: a too-short gateway key, a numeric apiKey, a key object, URL credentials', async () => {
     const literal: Array<[string, Record<string, unknown>, string]> = [
       ['too-short key', { ...base(), auth: { keys: ['tiny7'] } }, 'tiny7'],
       ['too-short key object', { ...base(), auth: { keys: [{ key: 'tiny8', name: 'a' }] } }, 'tiny8'],
@@ -213,11 +213,16 @@ describe('no config error, log line or plan shows a secret (point 9)', () => {
         '918273645546',
       ],
       ['numeric gateway key', { ...base(), auth: { keys: [55512345] } }, '55512345'],
+      [
+        'URL with a password where a section belongs',
+        { ...base(), retry: 'redis://:hunter2-url-pass@127.0.0.1:6379' },
+        'hunter2-url-pass',
+      ],
     ];
     for (const [name, config, secret] of literal) {
       const output = await startOutput(config, env);
       expect(output.failed, name).toBe(true);
-      expect(output.text, name).toContain('[REDACTED]');
+      expect(output.text, name).toMatch(/\[REDACTED\]|:\/\/\*\*\*@/);
       expectHidden(output.text, secret);
     }
   });
