@@ -179,6 +179,31 @@ describe('createRedisCache when Redis is slow or down', () => {
     }
   });
 
+  it('reports a write Redis refuses (a TTL out of range) without logging it unavailable and back', async () => {
+    const { logger, lines } = recordingLogger();
+    const events = createEventBus();
+    const refused: string[] = [];
+    events.on('cache:error', (payload) => refused.push(payload.operation));
+    const backend = createRedisCache({
+      url: testRedis.url,
+      prefix: `${testRedis.prefix}refused:`,
+      logger,
+      events,
+    });
+    try {
+      expect(await backend.ready(5_000)).toBe(true);
+      for (let call = 0; call < 3; call += 1)
+        await backend.set('ns', `k${call}`, new TextEncoder().encode('v'), 1e23);
+      expect(refused).toEqual(['redis:set', 'redis:set', 'redis:set']);
+      expect(lines).toEqual([]);
+      expect(backend.available).toBe(true);
+      await backend.set('ns', 'ok', new TextEncoder().encode('v'), 365 * 24 * 3600 * 1000);
+      expect(new TextDecoder().decode(await backend.get('ns', 'ok'))).toBe('v');
+    } finally {
+      await backend.dispose?.();
+    }
+  });
+
   it('keeps calls succeeding while Redis is stopped under load, and reconnects when it is back', async () => {
     let server = await startRedisServer();
     const port = server.port;

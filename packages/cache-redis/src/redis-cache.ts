@@ -141,6 +141,11 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
       events.emit('cache:availability', { backend: 'redis', available: false, error: message });
     }
   };
+  const refused = (operation: string, error: Error): void => {
+    if (events?.has('cache:error'))
+      events.emit('cache:error', { operation: `redis:${operation}`, error: redactSecrets(error.message) });
+    answered();
+  };
   const answered = (): void => {
     if (available) return;
     available = true;
@@ -226,7 +231,10 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
       );
       answered();
     } catch (error) {
-      unavailable('set', error);
+      // An error reply (a TTL out of range, say) comes from a Redis that answered: report the write,
+      // but do not log the cache as down and up again.
+      if (isErrorReply(error)) refused('set', error);
+      else unavailable('set', error);
     }
   };
 
@@ -290,4 +298,9 @@ export function createRedisCache(options: RedisCacheOptions = {}): RedisCacheBac
       }
     },
   };
+}
+
+/** ioredis rejects with a `ReplyError` when Redis answered a command with an error. */
+function isErrorReply(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'ReplyError';
 }
