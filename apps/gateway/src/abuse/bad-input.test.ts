@@ -145,7 +145,7 @@ describe('deep JSON nesting (#11.5)', () => {
   ];
 
   it.each(cases)(
-    '%s: 5,000 nested arrays in %s answer 400 naming the field, with no upstream call',
+    '%s: arrays nested 5,000 (or 200,000) deep in %s answer 400 naming the field, with no upstream call',
     async (format, _where, body, field) => {
       const answer = await send(format, body);
       expect(answer.status).toBe(400);
@@ -158,7 +158,7 @@ describe('deep JSON nesting (#11.5)', () => {
   );
 
   it('serves a body nested exactly 64 levels deep and refuses 65', async () => {
-    // body (1) > extra (2) > 62 more arrays = 64 levels.
+    // The body is level 1; the 63 arrays of `extra` are levels 2 to 64.
     const within = `{"model":"smart","messages":[{"role":"user","content":"hi"}],"extra":${deep(63)}}`;
     expect((await send('openai', within)).status).toBe(200);
     expect(upstream.requests).toHaveLength(1);
