@@ -30,12 +30,17 @@ export function maskUrl(text: string): string {
 /** Shortest environment value masked inside a longer string (shorter ones only when they are the whole string). */
 const minimumEmbeddedLength = 8;
 
+/** Longest values first, so a value that contains another is replaced whole. */
+function longestFirst(substitutions: EnvSubstitutions): Array<[string, string]> {
+  return [...substitutions.values].sort(([a], [b]) => b.length - a.length);
+}
+
 function maskEnvValues(text: string, substitutions: EnvSubstitutions | undefined): string {
   if (!substitutions) return text;
   const whole = substitutions.values.get(text);
   if (whole !== undefined) return whole;
   let result = text;
-  for (const [value, reference] of substitutions.values) {
+  for (const [value, reference] of longestFirst(substitutions)) {
     if (value.length >= minimumEmbeddedLength && result.includes(value))
       result = result.split(value).join(reference);
   }
@@ -85,7 +90,7 @@ function maskAt(
 export function maskEnvText(text: string, substitutions: EnvSubstitutions | undefined): string {
   if (!substitutions) return text;
   let result = text;
-  for (const [value, reference] of substitutions.values) {
+  for (const [value, reference] of longestFirst(substitutions)) {
     const target = value.length >= minimumEmbeddedLength ? value : JSON.stringify(value);
     const replacement = value.length >= minimumEmbeddedLength ? reference : JSON.stringify(reference);
     if (result.includes(target)) result = result.split(target).join(replacement);
