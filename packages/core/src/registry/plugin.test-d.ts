@@ -12,6 +12,9 @@ import type {
   PluginRegistry,
   ProviderV1,
   RoutingStrategyV1,
+  StoreBaseV1,
+  StoreInstance,
+  StoreKind,
 } from '../index.js';
 
 declare const provider: ProviderV1;
@@ -30,10 +33,23 @@ describe('PluginInstanceMap', () => {
 
   it('makes its keys the plugin kinds', () => {
     expectTypeOf<PluginKind>().toEqualTypeOf<keyof PluginInstanceMap>();
-    expectTypeOf<'provider' | 'cache' | 'middleware' | 'routing'>().toExtend<PluginKind>();
+    expectTypeOf<PluginKind>().toEqualTypeOf<
+      'provider' | 'cache' | 'middleware' | 'routing' | 'limiter-store' | 'breaker-store' | 'spend-store'
+    >();
     // @ts-expect-error not a plugin kind
     const unknownKind: PluginKind = 'transport';
     expectTypeOf(unknownKind).toEqualTypeOf<PluginKind>();
+  });
+
+  it('gives a store kind only the base store contract until the package that owns the kind is loaded', () => {
+    expectTypeOf<StoreKind>().toEqualTypeOf<'limiter-store' | 'breaker-store' | 'spend-store'>();
+    // Core alone: no package has added its contract to StoreContractMap (see @bulwark/limiter's type test).
+    expectTypeOf<PluginInstanceMap['limiter-store']>().toEqualTypeOf<StoreBaseV1>();
+    expectTypeOf<StoreInstance<'spend-store'>>().toEqualTypeOf<StoreBaseV1>();
+    expectTypeOf<StoreBaseV1['specificationVersion']>().toEqualTypeOf<'v1'>();
+    // @ts-expect-error a store instance must say which contract version it implements
+    const unversioned: PluginInstanceMap['breaker-store'] = {};
+    expectTypeOf(unversioned).toEqualTypeOf<StoreBaseV1>();
   });
 });
 
