@@ -2,12 +2,14 @@ import { createServer, type Server, type ServerOptions, type ServerResponse } fr
 import type { AddressInfo } from 'node:net';
 import {
   type Bulwark,
+  type BulwarkError,
   type Clock,
   createBulwark,
   createEventBus,
   createJsonLogger,
   type EventBus,
   type Logger,
+  OverloadedError,
   type PluginDescriptor,
   systemClock,
 } from '@bulwark/core';
@@ -19,6 +21,9 @@ import { createRequestHandler } from './http/request-handler.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
+
+/** How long the error events of calls cut at the drain deadline may take to reach their sockets. */
+const cutGraceMs = 1000;
 
 export interface GatewayOptions {
   /** The config: a parsed file (validated here, `${env:…}` substituted) or an already validated one. */
@@ -45,7 +50,8 @@ export interface Gateway {
   listen(port?: number, host?: string): Promise<string>;
   /**
    * Graceful stop: stops accepting, lets in-flight calls (running streams included) finish for up to
-   * `drainTimeoutMs` (default: the config's), then closes what is left and every plugin.
+   * `drainTimeoutMs` (default: the config's), then ends what is left with a 503 error in the caller's
+   * format (a stream: an error event and no terminator), closes the connections and every plugin.
    */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
@@ -94,7 +100,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     throw error;
   }
 
-  const active = new Set<ServerResponse>();
+  /** Calls in flight, each with the function that cuts it at the drain deadline. */
+  const active = new Map<ServerResponse, ((error: BulwarkError) => void) | undefined>();
   let draining = false;
   let drained: (() => void) | undefined;
   const handler = createRequestHandler({
@@ -110,8 +117,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     caching: plan.caching,
     ready: async () => (await Promise.all(plan.redisUrls.map((url) => pingRedis(url)))).every(Boolean),
     isDraining: () => draining,
-    track(response, isActive) {
-      if (isActive) active.add(response);
+    track(response, isActive, cut) {
+      if (isActive) active.set(response, cut);
       else {
         active.delete(response);
         if (draining && active.size === 0) drained?.();
@@ -150,6 +157,40 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       });
     },
     close(closeOptions = {}) {
+      /**
+       * Ends what the drain deadline left running like any failed call: an error answer, or for a stream an
+       * error event and no terminator, so no client takes a cut stream for a complete one. Waits (briefly) for
+       * those last bytes to reach the sockets before they are closed.
+       */
+      const cutActive = async (limit: number): Promise<void> => {
+        logger.warn('drain deadline passed: cutting in-flight calls', {
+          inFlight: active.size,
+          timeoutMs: limit,
+        });
+        const error = new OverloadedError({
+          local: true,
+          message: `The gateway is shutting down and the call did not finish within the ${limit} ms drain`,
+        });
+        const ended = [...active].map(([response, cut]) => {
+          cut?.(error);
+          return new Promise<void>((resolve) => {
+            if (response.writableFinished || response.destroyed) resolve();
+            else {
+              response.once('finish', () => resolve());
+              response.once('close', () => resolve());
+            }
+          });
+        });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.all(ended),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, cutGraceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      };
+
       closing ??= (async () => {
         draining = true;
         const limit = closeOptions.drainTimeoutMs ?? config.server.drainTimeoutMs;
@@ -165,6 +206,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
             };
           });
         }
+        if (active.size > 0) await cutActive(limit);
         server.closeAllConnections();
         await stopped;
         await plan.close();

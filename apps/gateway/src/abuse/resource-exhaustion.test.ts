@@ -1,5 +1,6 @@
 import { request as httpRequest, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -367,3 +368,77 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('streams cut by the drain deadline', () => {
+  it('end like any cut stream: an error event in the caller format and no terminator', async () => {
+    const slowUpstream = await createFakeUpstream({
+      defaultBehavior: { kind: 'reply', text: 'slow '.repeat(400), chunkDelayMs: 25 },
+    });
+    const providers = {
+      main: { plugin: 'openai', baseURL: slowUpstream.openaiBaseURL, apiKey: 'sk-test-abuse-0000' },
+    };
+    const gateway = await createGateway({ config: baseConfig({ providers, cache: false }) });
+    try {
+      const url = await gateway.listen();
+      const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0 });
+      const anthropic = new Anthropic({ baseURL: url, apiKey: 'none', maxRetries: 0 });
+      const messages = [{ role: 'user' as const, content: 'take your time' }];
+
+      const openaiStream = await openai.chat.completions.create({ model: 'smart', stream: true, messages });
+      const anthropicStream = await anthropic.messages.create({
+        model: 'smart',
+        max_tokens: 4000,
+        stream: true,
+        messages,
+      });
+      const rawOpenAI = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'smart', stream: true, messages }),
+      });
+      const rawAnthropic = await fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: 'smart', max_tokens: 4000, stream: true, messages }),
+      });
+      const openaiIterator = openaiStream[Symbol.asyncIterator]();
+      const anthropicIterator = anthropicStream[Symbol.asyncIterator]();
+      await openaiIterator.next();
+      await anthropicIterator.next();
+
+      const closed = gateway.close({ drainTimeoutMs: 300 });
+      const drain = async (iterator: AsyncIterator<unknown>): Promise<unknown> => {
+        try {
+          while (!(await iterator.next()).done) {}
+          return undefined;
+        } catch (error) {
+          return error;
+        }
+      };
+      const [openaiError, anthropicError, openaiText, anthropicText] = await Promise.all([
+        drain(openaiIterator),
+        drain(anthropicIterator),
+        rawOpenAI.text(),
+        rawAnthropic.text(),
+      ]);
+      await closed;
+
+      expect(openaiError).toBeInstanceOf(OpenAI.APIError);
+      expect((openaiError as Error).message).toContain('shutting down');
+      expect(anthropicError).toBeInstanceOf(Anthropic.APIError);
+      expect((anthropicError as Error).message).toContain('shutting down');
+
+      expect(openaiText).toContain('slow');
+      expect(openaiText).toMatch(/^data: \{"error":\{.*"type":"service_unavailable"/m);
+      expect(openaiText).not.toContain('[DONE]');
+      expect(anthropicText).toContain('slow');
+      expect(anthropicText).toMatch(
+        /^event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error"/m,
+      );
+      expect(anthropicText).not.toContain('message_stop');
+    } finally {
+      await gateway.close({ drainTimeoutMs: 0 });
+      await slowUpstream.close();
+    }
+  }, 30_000);
+});

@@ -26,18 +26,21 @@ export interface ReadBodyOptions {
   totalTimeoutMs?: number;
   /** Timer source. Default the system clock. */
   clock?: Clock;
+  /** Aborting it fails the read with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
  * Reads a request body up to `limit` bytes. Rejects with `BodyTooLargeError` as soon as the
  * declared or received size passes the limit (the rest is not buffered), with `RequestTimeoutError`
  * when the client goes silent for `idleTimeoutMs` or the body takes longer than `totalTimeoutMs`,
- * and with the socket's error when the client goes away.
+ * with the signal's reason when it aborts, and with the socket's error when the client goes away.
  */
 export function readBody(request: IncomingMessage, options: ReadBodyOptions): Promise<Buffer> {
-  const { limit, idleTimeoutMs = 0, totalTimeoutMs = 0, clock = systemClock } = options;
+  const { limit, idleTimeoutMs = 0, totalTimeoutMs = 0, clock = systemClock, signal } = options;
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLargeError(limit));
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -73,6 +76,7 @@ export function readBody(request: IncomingMessage, options: ReadBodyOptions): Pr
     const onClose = (): void => {
       if (!request.complete) fail(new Error('client closed the connection before the body was complete'));
     };
+    const onAbort = (): void => fail(signal!.reason);
     function fail(error: Error): void {
       cleanup();
       reject(error);
@@ -84,11 +88,13 @@ export function readBody(request: IncomingMessage, options: ReadBodyOptions): Pr
       request.off('end', onEnd);
       request.off('error', onError);
       request.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
     }
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
     request.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
     armIdle();
   });
 }

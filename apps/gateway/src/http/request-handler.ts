@@ -44,8 +44,12 @@ export interface RequestHandlerOptions {
   ready: () => Promise<boolean>;
   /** True once shutdown began: new keep-alive requests are told to close their connection. */
   isDraining: () => boolean;
-  /** Called when a call starts and ends (in-flight tracking for the drain). */
-  track: (response: ServerResponse, active: boolean) => void;
+  /**
+   * Called when a call starts and ends (in-flight tracking for the drain). On start, `cut` ends the call
+   * with `error` like any failed call (a stream gets an error event and no terminator): the drain
+   * deadline uses it.
+   */
+  track: (response: ServerResponse, active: boolean, cut?: (error: BulwarkError) => void) => void;
 }
 
 const jsonHeaders = { 'content-type': 'application/json' };
@@ -87,15 +91,17 @@ function countAttempts(trail: readonly { local?: boolean }[]): number {
   return count;
 }
 
-function waitForDrain(response: ServerResponse): Promise<void> {
+function waitForDrain(response: ServerResponse, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       response.off('drain', done);
       response.off('close', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     response.on('drain', done);
     response.on('close', done);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -188,7 +194,11 @@ export function createRequestHandler(
       if (!response.writableFinished) controller.abort(new Error('client disconnected'));
     };
     response.once('close', onClose);
-    options.track(response, true);
+    let cutBy: BulwarkError | undefined;
+    options.track(response, true, (error) => {
+      cutBy ??= error;
+      controller.abort(error);
+    });
     metrics?.requestStarted();
     if (options.isDraining()) response.setHeader('connection', 'close');
     try {
@@ -218,6 +228,7 @@ export function createRequestHandler(
         idleTimeoutMs: options.bodyIdleTimeoutMs ?? 0,
         totalTimeoutMs: options.requestTimeoutMs ?? 0,
         ...(options.clock ? { clock: options.clock } : {}),
+        signal: controller.signal,
       });
       let json: unknown;
       try {
@@ -234,7 +245,7 @@ export function createRequestHandler(
       model = parsed.request.model;
       const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
       if (parsed.stream) {
-        status = await streamChat(format, parsed, callOptions, response, started);
+        status = await streamChat(format, parsed, callOptions, response, started, () => cutBy);
       } else {
         const answer = await bulwark.chat(parsed.request, callOptions);
         sendJson(response, 200, format.response(answer), {
@@ -244,7 +255,8 @@ export function createRequestHandler(
         });
       }
     } catch (thrown) {
-      if (controller.signal.aborted) status = 499;
+      if (cutBy) status = fail(format, response, cutBy);
+      else if (controller.signal.aborted) status = 499;
       // A provider's mapping names normalized fields; the caller sent wire ones.
       else status = fail(format, response, parsed?.wireError?.(thrown) ?? thrown);
     } finally {
@@ -267,6 +279,7 @@ export function createRequestHandler(
     callOptions: CallOptions,
     response: ServerResponse,
     started: number,
+    cutBy: () => BulwarkError | undefined,
   ): Promise<number> {
     const stream = bulwark.stream(parsed.request, callOptions);
     const encoder = format.streamEncoder(parsed);
@@ -286,16 +299,20 @@ export function createRequestHandler(
       for await (const event of stream) {
         if (!headersSent) openStream(event);
         const text = encoder.encode(event);
-        if (text !== '' && !response.write(text)) await waitForDrain(response);
-        if (response.destroyed) break;
+        if (text !== '' && !response.write(text)) await waitForDrain(response, callOptions.signal);
+        if (response.destroyed || cutBy()) break;
       }
+      // A cut call ends like any failed one, whether or not the provider's stream noticed the abort.
+      const cut = cutBy();
+      if (cut) throw cut;
       if (!headersSent) openStream({ type: 'finish', finishReason: 'stop' });
       response.end(encoder.end());
       return 200;
     } catch (thrown) {
-      if (callOptions.signal?.aborted) return 499;
-      if (!headersSent) return fail(format, response, parsed.wireError?.(thrown) ?? thrown);
-      const error = toBulwarkError(thrown);
+      const cut = cutBy();
+      if (callOptions.signal?.aborted && !cut) return 499;
+      if (!headersSent) return fail(format, response, cut ?? parsed.wireError?.(thrown) ?? thrown);
+      const error = toBulwarkError(cut ?? thrown);
       const status = httpStatusFor(error);
       logger.warn('stream broke after output was sent', {
         code: error.code,
