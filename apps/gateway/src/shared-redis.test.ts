@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, type RunningCli, serveCli } from './test-helpers/spawn-cli.js';
@@ -28,7 +29,7 @@ beforeAll(async () => {
       `cache: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}cache:" }, ttlSeconds: 60 }`,
       `limiter: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}", failMode: closed }, maxWaitMs: 0 }`,
       `breaker: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, failureThreshold: 50 }`,
-      `budget: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, unpricedModels: allow }`,
+      `budget: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, budgets: [{ scope: global, window: day, limitUsd: 100 }] }`,
     ].join('\n'),
   );
   for (let index = 0; index < 2; index += 1)
@@ -93,5 +94,22 @@ describe('two gateway processes sharing Redis', () => {
     expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(2);
     expect(outcomes.filter((outcome) => outcome === 'limited')).toHaveLength(4);
     expect(upstream.requests).toHaveLength(3);
+  });
+
+  it('keep the limiter, breaker and budget state in Redis under one prefix', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      const keys = (await admin.keys(`${redis.prefix}*`)).map((key) => key.slice(redis.prefix.length));
+      // Each store adds its role to the one prefix; the cache has its own (cache:).
+      expect(keys).toContain('limiter:v1:{main/gpt-4o}:requests');
+      expect(keys).toContain('breaker:v1:{main/gpt-4o}');
+      const spend = keys.filter((key) => key.startsWith('spend:{budget}:v1:global-day:'));
+      expect(spend).toHaveLength(1);
+      // One counter (nano-USD) for the calls both processes served.
+      expect(Number(await admin.get(`${redis.prefix}${spend[0]}`))).toBeGreaterThan(0);
+      expect(keys.some((key) => key.startsWith('cache:'))).toBe(true);
+    } finally {
+      admin.disconnect();
+    }
   });
 });
