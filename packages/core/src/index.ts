@@ -93,10 +93,14 @@ export type { StoreConfig } from './registry/store-config.js';
 export { createConfiguredStore } from './registry/store-config.js';
 export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
 export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
+export type { RetryBudget, RetryBudgetOptions } from './routing/retry-budget.js';
+export { createRetryBudget } from './routing/retry-budget.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';
 export type { CallRoute, ModelAlias, Target } from './routing/target.js';
 export { targetId } from './routing/target.js';
 export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
+export type { StreamCommit, StreamCommitOptions } from './stream/stream-commit.js';
+export { createStreamCommit } from './stream/stream-commit.js';
 export type {
   AssistantMessage,
   ChatMessage,

@@ -5,12 +5,12 @@ import {
   createBulwark,
   createEventBus,
   createPluginRegistry,
+  createRetryBudget,
   createVirtualClock,
   type MiddlewareV1,
   type StreamEvent,
 } from '@bulwark/core';
 import { createMockProvider, type MockProviderOptions } from '@bulwark/provider-mock';
-import { createRetryBudget } from '@bulwark/retry';
 import { describe, expect, it } from 'vitest';
 import { createHedgingRouter, type HedgingRouterOptions } from './hedging-router.js';
 import { plugin } from './plugin.js';

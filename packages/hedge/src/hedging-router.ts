@@ -6,15 +6,16 @@ import {
   type ChatResponse,
   type Clock,
   ConfigError,
-  isContentEvent,
+  createRetryBudget,
+  createStreamCommit,
   linkSignals,
   NotFoundError,
   pickBestError,
   planTargets,
+  type RetryBudget,
+  type RetryBudgetOptions,
   type RoutingStrategyV1,
-  StreamAccumulator,
   type StreamEvent,
-  StreamInterruptedError,
   type TargetHandle,
   type TargetPlan,
   type TargetRef,
@@ -22,7 +23,6 @@ import {
   targetId,
   toBulwarkError,
 } from '@bulwark/core';
-import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from '@bulwark/retry';
 import { createLatencyTracker, type LatencyTracker } from './latency-tracker.js';
 
 declare module '@bulwark/core' {
@@ -58,7 +58,7 @@ export interface HedgingRouterOptions {
   maxHedgedAttempts?: number;
   /**
    * Caps the extra load of hedges, like the retry budget (it is one: `createRetryBudget` of
-   * `@bulwark/retry`). Pass a `RetryBudget` to share the retry policy's pool, options for a pool of the
+   * `@bulwark/core`). Pass a `RetryBudget` to share the retry policy's pool, options for a pool of the
    * router's own, or `false` for no cap. Default: a budget of 20% of successful calls plus 1 per second.
    */
   budget?: false | RetryBudget | Omit<RetryBudgetOptions, 'clock'>;
@@ -328,77 +328,31 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
     async *stream(request, context, targets, alias) {
       const clock = options.clock ?? context.clock;
       const plan = planTargets(targets, alias, random);
-      const iterators = new Map<CallContext, AsyncIterator<StreamEvent>>();
-      /** Reads an attempt up to its first content event (or its end), holding the preamble back. */
-      const untilContent = async (
+      const iterators = new Map<CallContext, AsyncGenerator<StreamEvent>>();
+      /** Starts an attempt under the commit rule and reads it up to its first output (or its end). */
+      const untilOutput = async (
         handle: TargetHandle,
         attemptContext: CallContext,
-      ): Promise<{ held: StreamEvent[]; done: boolean }> => {
-        const iterator = handle.stream(request, attemptContext)[Symbol.asyncIterator]();
-        iterators.set(attemptContext, iterator);
-        const held: StreamEvent[] = [];
-        for (;;) {
-          const step = await iterator.next();
-          if (step.done) return { held, done: true };
-          held.push(step.value);
-          if (isContentEvent(step.value) || step.value.type === 'finish') return { held, done: false };
-        }
+      ): Promise<IteratorResult<StreamEvent>> => {
+        // Aborts are judged by the call's signal: the winner's own link is released when it wins.
+        const { events } = createStreamCommit(handle.stream(request, attemptContext), {
+          context,
+          target: handle.target,
+        });
+        iterators.set(attemptContext, events);
+        return events.next();
       };
-      const { attempt, value } = await race(context, plan, untilContent, async (loser) => {
-        await iterators.get(loser.context)?.return?.();
+      const { attempt, value } = await race(context, plan, untilOutput, async (loser) => {
+        await iterators.get(loser.context)?.return(undefined);
       });
       recordLatency(attempt.handle, clock.now() - attempt.startedAt);
       budgetFor(clock)?.recordSuccess();
-      const iterator = iterators.get(attempt.context)!;
-      const accumulator = new StreamAccumulator();
-      let finished = value.done;
-      try {
-        for (const event of value.held) {
-          accumulator.add(event);
-          yield event;
-        }
-        while (!finished) {
-          let step: IteratorResult<StreamEvent>;
-          try {
-            step = await iterator.next();
-          } catch (thrown) {
-            finished = true;
-            throw interrupted(thrown, context, attempt.handle, accumulator);
-          }
-          if (step.done) {
-            finished = true;
-            break;
-          }
-          accumulator.add(step.value);
-          yield step.value;
-        }
-      } finally {
-        if (!finished) await iterator.return?.();
-      }
+      const events = iterators.get(attempt.context)!;
+      if (value.done) return;
+      yield value.value;
+      yield* events;
     },
   };
-}
-
-function interrupted(
-  thrown: unknown,
-  context: CallContext,
-  handle: TargetHandle,
-  accumulator: StreamAccumulator,
-): BulwarkError {
-  const error = toBulwarkError(thrown, context.signal);
-  if (context.signal.aborted || StreamInterruptedError.isInstance(error)) {
-    error.attempts = context.trail;
-    return error;
-  }
-  const wrapped = new StreamInterruptedError({
-    partial: accumulator.partial(),
-    cause: error,
-    provider: handle.target.provider,
-    model: handle.target.model,
-    message: `The stream from ${handle.target.provider}/${handle.target.model} broke after output was sent: ${error.message}`,
-  });
-  wrapped.attempts = context.trail;
-  return wrapped;
 }
 
 /** A failure with no provider call in the trail (breaker open, limiter) still gets a local record. */

@@ -2,6 +2,7 @@ import {
   AbortedError,
   collectStream,
   createBulwark,
+  createRetryBudget,
   createVirtualClock,
   type MiddlewareV1,
   RateLimitError,
@@ -11,7 +12,6 @@ import {
 import { createMockProvider, createSeededRandom } from '@bulwark/provider-mock';
 import { createScenario, outcome, userRequest } from '@bulwark/testkit/scenarios';
 import { describe, expect, it } from 'vitest';
-import { createRetryBudget } from './retry-budget.js';
 import { createRetry } from './retry-policy.js';
 
 const ask = userRequest('What is a circuit breaker?');

@@ -4,16 +4,15 @@ import {
   type CallEventBase,
   type Clock,
   ConfigError,
-  isContentEvent,
+  createRetryBudget,
+  createStreamCommit,
   type MiddlewareV1,
-  StreamAccumulator,
-  type StreamEvent,
-  StreamInterruptedError,
+  type RetryBudget,
+  type RetryBudgetOptions,
   type TargetRef,
   toBulwarkError,
 } from '@bulwark/core';
 import { backoffDelay, type JitterStrategy, jitterStrategies } from './backoff.js';
-import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
 /** Why the retry middleware stopped retrying and raised the error. */
 export type RetryGiveUpReason =
@@ -235,43 +234,19 @@ export function createRetry(options: RetryOptions = {}): MiddlewareV1 {
       const clock = options.clock ?? context.clock;
       let previousDelayMs = baseDelayMs;
       for (let attempt = 1; ; attempt += 1) {
-        const held: StreamEvent[] = [];
-        let accumulator: StreamAccumulator | undefined;
+        const commit = createStreamCommit(next(request, context), {
+          context,
+          ...(context.target ? { target: context.target } : {}),
+          // First visible output: from here on a failure cannot be retried without repeating it.
+          onInterrupted: (error) => giveUp(context, error, attempt, 'committed'),
+        });
         try {
-          for await (const event of next(request, context)) {
-            if (accumulator) {
-              accumulator.add(event);
-              yield event;
-            } else if (isContentEvent(event) || event.type === 'finish') {
-              // First visible output: from here on a failure cannot be retried without repeating it.
-              accumulator = new StreamAccumulator();
-              for (const early of held) {
-                accumulator.add(early);
-                yield early;
-              }
-              held.length = 0;
-              accumulator.add(event);
-              yield event;
-            } else {
-              held.push(event);
-            }
-          }
-          for (const early of held) yield early;
+          yield* commit.events;
           budget?.recordSuccess();
           return;
         } catch (thrown) {
+          if (commit.committed) throw thrown;
           const error = toBulwarkError(thrown, context.signal);
-          if (accumulator) {
-            if (
-              context.signal.aborted ||
-              error.code === 'aborted' ||
-              StreamInterruptedError.isInstance(error)
-            ) {
-              throw error;
-            }
-            giveUp(context, error, attempt, 'committed');
-            throw interrupted(context, error, accumulator);
-          }
           const decision = decide(context, error, attempt, previousDelayMs, budget);
           if (!decision.retry) throw error;
           previousDelayMs = decision.delayMs;
@@ -280,33 +255,4 @@ export function createRetry(options: RetryOptions = {}): MiddlewareV1 {
       }
     },
   };
-}
-
-function interrupted(
-  context: CallContext,
-  error: BulwarkError,
-  accumulator: StreamAccumulator,
-): StreamInterruptedError {
-  const partial = accumulator.partial();
-  const provider = error.provider ?? context.target?.provider;
-  const model = error.model ?? context.target?.model;
-  const result = new StreamInterruptedError({
-    partial,
-    cause: error,
-    message: `The stream from ${provider ?? 'the provider'}/${model ?? 'model'} broke after output was sent (${error.code}): not retried, as the caller already saw output`,
-    ...(provider === undefined ? {} : { provider }),
-    ...(model === undefined ? {} : { model }),
-    ...((error.usage ?? partial.usage) ? { usage: error.usage ?? partial.usage } : {}),
-  });
-  if (context.events.has('stream:interrupted')) {
-    context.events.emit('stream:interrupted', {
-      callId: context.callId,
-      ...(context.metadata.tenant === undefined ? {} : { tenant: context.metadata.tenant }),
-      provider: provider ?? '',
-      model: model ?? '',
-      error: error.code,
-      textLength: partial.text.length,
-    });
-  }
-  return result;
 }

@@ -1,16 +1,9 @@
 import type { BulwarkError } from '../errors/bulwark-error.js';
 import { toBulwarkError } from '../errors/classify.js';
-import {
-  ContentFilterError,
-  ContextLengthError,
-  NotFoundError,
-  StreamInterruptedError,
-  TimeoutError,
-} from '../errors/errors.js';
+import { ContentFilterError, ContextLengthError, NotFoundError, TimeoutError } from '../errors/errors.js';
 import type { CallContext } from '../provider.js';
-import { StreamAccumulator } from '../stream/stream-accumulator.js';
+import { createStreamCommit } from '../stream/stream-commit.js';
 import type { ChatResponse } from '../types/chat-response.js';
-import { isContentEvent, type StreamEvent } from '../types/stream-event.js';
 import type { RoutingStrategyV1, TargetHandle } from './routing-strategy.js';
 import type { ModelAlias, Target } from './target.js';
 
@@ -308,59 +301,34 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
         if (previous) emitFallback(context, previous, handle, errors.at(-1)!);
         const started = context.clock.now();
         const trailLength = context.trail.length;
-        const accumulator = new StreamAccumulator();
-        const held: StreamEvent[] = [];
-        let committed = false;
         let filtered: ContentFilterError | undefined;
-        try {
-          for await (const event of handle.stream(request, context)) {
-            if (committed) {
-              accumulator.add(event);
-              yield event;
-              continue;
-            }
-            if (!isContentEvent(event) && event.type !== 'finish') {
-              held.push(event);
-              continue;
-            }
+        let broken: BulwarkError | undefined;
+        const commit = createStreamCommit(handle.stream(request, context), {
+          context,
+          target: handle.target,
+          onInterrupted: (error) => {
+            broken = error;
+          },
+          beforeCommit: (event) => {
             if (
               event.type === 'finish' &&
               event.finishReason === 'content_filter' &&
               plan.contentFilterTarget()
             ) {
-              filtered = filteredAnswer(handle);
+              filtered = filteredAnswer(handle!);
               throw filtered;
             }
-            committed = true;
-            for (const early of held) {
-              accumulator.add(early);
-              yield early;
-            }
-            held.length = 0;
-            accumulator.add(event);
-            yield event;
-          }
-          for (const early of held) yield early;
+          },
+        });
+        try {
+          yield* commit.events;
           return;
         } catch (thrown) {
           const error = toBulwarkError(thrown, context.signal);
-          if (error !== filtered) noteFailure(context, handle, error, started, trailLength);
-          if (context.signal.aborted) {
+          if (error !== filtered) noteFailure(context, handle, broken ?? error, started, trailLength);
+          if (commit.committed || context.signal.aborted) {
             error.attempts = context.trail;
             throw error;
-          }
-          if (committed) {
-            const interrupted = StreamInterruptedError.isInstance(error)
-              ? error
-              : new StreamInterruptedError({
-                  partial: accumulator.partial(),
-                  cause: error,
-                  provider: handle.target.provider,
-                  model: handle.target.model,
-                  message: `The stream from ${handle.target.provider}/${handle.target.model} broke after output was sent: ${error.message}`,
-                });
-            interrupted.attempts = context.trail;
-            throw interrupted;
           }
           if (!error.fallbackable) {
             error.attempts = context.trail;

@@ -1,7 +1,10 @@
-import { type Clock, ConfigError, systemClock } from '@bulwark/core';
+import { type Clock, systemClock } from '../clock/clock.js';
+import { ConfigError } from '../errors/errors.js';
 
 /**
- * A retry budget: a token bucket that caps how much extra load retries (and hedges) may add. Each
+ * A retry budget, shared by the layers that add load by trying again (`@bulwark/retry`'s retries,
+ * `@bulwark/hedge`'s hedges): one instance can be handed to both, so it is part of the contract like
+ * `Clock`. A token bucket that caps how much extra load retries (and hedges) may add. Each
  * retry spends one token; each success earns `ratio` tokens; a floor of `minPerSecond` tokens per
  * second trickles in over time so a quiet target can still retry. During a full outage no successes
  * come in, so retries fall to the floor instead of multiplying the load by `maxAttempts`.

@@ -1,5 +1,5 @@
-import { createVirtualClock } from '@bulwark/core';
 import { describe, expect, it } from 'vitest';
+import { createVirtualClock } from '../clock/virtual-clock.js';
 import { createRetryBudget } from './retry-budget.js';
 
 describe('createRetryBudget', () => {
