@@ -1,21 +1,15 @@
 import type { CallContext, EmbeddingRequest, EmbeddingResponse } from '@bulwark/core';
 import { estimateTokens, hashText } from './mock-answer.js';
-import { failureOf, type MockRuntime, waitForAbort } from './mock-runtime.js';
+import type { MockRuntime } from './mock-runtime.js';
 import { createSeededRandom } from './seeded-random.js';
 
 /** Unit vectors seeded by each input's hash: the same text always embeds the same. */
-export async function embedMock(
+export function embedMock(
   runtime: MockRuntime,
   request: EmbeddingRequest,
   context: CallContext,
 ): Promise<EmbeddingResponse> {
-  const { behavior, record } = runtime.begin('embed', request, context);
-  try {
-    runtime.checkRequest(request);
-    await runtime.wait(behavior.latencyMs ?? runtime.latencyMs, context.signal);
-    if (behavior.hang || behavior.streamStallAfter !== undefined) await waitForAbort(context.signal);
-    if (behavior.streamCutAfter !== undefined)
-      throw runtime.fail(behavior, request.model, 'connection_error');
+  return runtime.runOnce('embed', request, context, (behavior) => {
     if (behavior.error !== undefined) throw runtime.fail(behavior, request.model, behavior.error);
     const size = request.dimensions ?? runtime.dimensions;
     const embeddings = request.input.map((text) => {
@@ -25,11 +19,6 @@ export async function embedMock(
       return vector.map((value) => value / norm);
     });
     const inputTokens = request.input.reduce((sum, text) => sum + estimateTokens(text), 0);
-    runtime.settle(record);
     return { model: request.model, embeddings, usage: { inputTokens } };
-  } catch (thrown) {
-    const error = failureOf(thrown, context.signal);
-    runtime.settle(record, error, context.signal);
-    throw error;
-  }
+  });
 }

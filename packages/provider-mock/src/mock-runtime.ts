@@ -43,6 +43,16 @@ export interface MockRuntime {
   answer(request: ChatRequest, behavior: MockBehavior): MockAnswer;
   /** A response id stable for the same messages and call index. */
   idOf(request: ChatRequest, index: number): string;
+  /**
+   * Runs a one-shot call (`complete`, `embed`): plans it, waits its latency (a stall hangs, a cut fails
+   * with `ConnectionError`), then returns what `respond` makes of the behaviour, and settles the record.
+   */
+  runOnce<R extends ChatRequest | EmbeddingRequest, T>(
+    operation: 'complete' | 'embed',
+    request: R,
+    context: CallContext,
+    respond: (behavior: MockBehavior, record: MockCallRecord) => T,
+  ): Promise<T>;
 }
 
 export interface MockRuntimeOptions {
@@ -84,7 +94,7 @@ export function waitForAbort(signal: AbortSignal): Promise<never> {
 
 export function createMockRuntime(options: MockRuntimeOptions): MockRuntime {
   const { name, clock, random, planner, log } = options;
-  return {
+  const runtime: MockRuntime = {
     name,
     clock,
     chunkSize: options.chunkSize,
@@ -147,5 +157,24 @@ export function createMockRuntime(options: MockRuntimeOptions): MockRuntime {
       return merged;
     },
     idOf: (request, index) => `mock-${hashText(JSON.stringify(request.messages)).toString(36)}-${index}`,
+    async runOnce(operation, request, context, respond) {
+      const { behavior, record } = runtime.begin(operation, request, context);
+      try {
+        runtime.checkRequest(request);
+        await runtime.wait(behavior.latencyMs ?? runtime.latencyMs, context.signal);
+        if (behavior.hang || behavior.streamStallAfter !== undefined) await waitForAbort(context.signal);
+        if (behavior.streamCutAfter !== undefined) {
+          throw runtime.fail(behavior, request.model, 'connection_error');
+        }
+        const result = respond(behavior, record);
+        runtime.settle(record);
+        return result;
+      } catch (thrown) {
+        const error = failureOf(thrown, context.signal);
+        runtime.settle(record, error, context.signal);
+        throw error;
+      }
+    },
   };
+  return runtime;
 }
