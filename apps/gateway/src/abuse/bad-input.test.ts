@@ -2,11 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import { InvalidRequestError } from '@bulwark/core';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../config/load-config.js';
+import { anthropicFormat } from '../formats/anthropic-format.js';
+import { openAIFormat } from '../formats/openai-format.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { safeHeaderValue } from '../http/header-value.js';
 import { captureLogs } from '../test-helpers/log-capture.js';
@@ -649,6 +652,27 @@ describe('property: any JSON value in any field (#11 standing abuse suite)', () 
       ),
       { seed, numRuns: 80 },
     );
+  });
+
+  it('the request parsers alone (no HTTP): parse, or throw InvalidRequestError naming a wire field', () => {
+    const formats = { openai: openAIFormat, anthropic: anthropicFormat };
+    for (const format of ['openai', 'anthropic'] as const) {
+      const paths = [...pathsOf(richBodies[format]), ...absentFields[format]];
+      fc.assert(
+        fc.property(fc.constantFrom(...paths), hostileJson, fc.boolean(), (path, value, stream) => {
+          const text = bodyWith(format, path, value, stream);
+          try {
+            formats[format].parse(JSON.parse(text));
+            return true;
+          } catch (error) {
+            // What the gateway checks before parsing (nesting) comes first there; here it is the parsers' own.
+            if (!InvalidRequestError.isInstance(error)) return false;
+            return namesAField(error.field, text) && error.message.includes(error.field!);
+          }
+        }),
+        { seed, numRuns: 300 },
+      );
+    }
   });
 
   it('x-bulwark-* headers: any printable value answers 200 or a 400 naming the header', async () => {

@@ -1,4 +1,5 @@
 import type { AttemptRecord, BulwarkError, ChatRequest, ChatResponse, StreamEvent } from '@bulwark/core';
+import { checkJsonDepth } from '@bulwark/core';
 
 /** A request as a client sent it, turned into Bulwark's normalized form. */
 export interface ParsedClientRequest {
@@ -46,13 +47,16 @@ export function publicAttempts(attempts: readonly AttemptRecord[] | undefined): 
   }));
 }
 
+/** A value as an error message shows it: JSON, cut at 80 characters; never throws (cycles, deep nesting, bigint). */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   let text: string;
   try {
+    // A stack overflow inside JSON.stringify takes tens of milliseconds to unwind: bound the depth first.
+    checkJsonDepth(value);
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    text = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
