@@ -8,6 +8,9 @@ export type { BudgetExceededEvent, BudgetScope, UsageRecordedEvent } from './eve
 export { budgetConfigSchema, budgetPlugin, plugins, usageConfigSchema, usagePlugin } from './plugin.js';
 export type { ModelPrice, PriceTable, PriceTableOptions } from './price-table.js';
 export { costOf, createPriceTable, defaultPrices, pricesAsOf, roundUsd } from './price-table.js';
+export type { RedisClientLike, RedisSpendStoreOptions } from './redis-spend-store.js';
+/** @deprecated Moved to `@bulwark/redis-stores`. */
+export { createRedisSpendStore } from './redis-spend-store.js';
 export type {
   MemorySpendStoreOptions,
   ReserveResult,
