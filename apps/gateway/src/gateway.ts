@@ -16,7 +16,6 @@ import {
 import type { GatewayConfig, GatewayConfigInput } from './config/config-schema.js';
 import { substituteEnv, validateGatewayConfig } from './config/load-config.js';
 import { createApiKeyChecker } from './http/api-keys.js';
-import { pingRedis } from './http/redis-ping.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
@@ -115,7 +114,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: config.server.requestTimeoutMs,
     clock,
     caching: plan.caching,
-    ready: async () => (await Promise.all(plan.redisUrls.map((url) => pingRedis(url)))).every(Boolean),
+    ready: () => plan.ready(),
     isDraining: () => draining,
     track(response, isActive, cut) {
       if (isActive) active.set(response, cut);

@@ -18,6 +18,7 @@ import { anthropicFormat } from '../formats/anthropic-format.js';
 import type { ClientFormat, ParsedClientRequest } from '../formats/client-format.js';
 import { openAIFormat } from '../formats/openai-format.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ReadinessReport } from '../plan/readiness.js';
 import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
@@ -41,7 +42,8 @@ export interface RequestHandlerOptions {
   /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
   caching: boolean;
   /** Readiness: resolves true when every dependency (Redis) answers. */
-  ready: () => Promise<boolean>;
+  /** The plugins' readiness: `/readyz` answers 200 when every plugin with a `ready()` is ready, else 503 with the reasons. */
+  ready: () => Promise<ReadinessReport>;
   /** True once shutdown began: new keep-alive requests are told to close their connection. */
   isDraining: () => boolean;
   /**
@@ -389,8 +391,11 @@ export function createRequestHandler(
       sendJson(response, 503, { status: 'draining' });
       return;
     }
-    const ready = await options.ready();
-    sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+    const report = await options.ready();
+    sendJson(response, report.ready ? 200 : 503, {
+      status: report.ready ? 'ready' : 'unavailable',
+      checks: report.checks,
+    });
   }
 
   const browserGuard = createBrowserGuard({ origins: options.corsOrigins ?? [], auth: auth !== undefined });

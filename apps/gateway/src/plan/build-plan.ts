@@ -21,12 +21,8 @@ import type { GatewayConfig } from '../config/config-schema.js';
 import { describeIssue } from '../config/load-config.js';
 import { builtinPlugins } from './builtin-plugins.js';
 import { createMasker, maskConfig, maskConfigError } from './mask-secrets.js';
-import {
-  type CreatedMiddleware,
-  createMiddleware,
-  expandMiddleware,
-  middlewareSections,
-} from './middleware-list.js';
+import { type CreatedMiddleware, createMiddleware, expandMiddleware } from './middleware-list.js';
+import { checkReadiness, type ReadinessProbe, type ReadinessReport } from './readiness.js';
 
 export type { MiddlewareSection } from './middleware-list.js';
 export { middlewareSections } from './middleware-list.js';
@@ -49,7 +45,8 @@ export interface PlanDescription {
     config: unknown;
   }>;
   skipped: Array<{ section: string; reason: string }>;
-  redis: string[];
+  /** The plugin instances `/readyz` asks (`kind:name at path`): those with a `ready()`. */
+  readiness: string[];
 }
 
 export interface GatewayPlan {
@@ -59,8 +56,8 @@ export interface GatewayPlan {
   readonly models: Record<string, ModelAlias>;
   readonly middleware: MiddlewareV1[];
   readonly routing?: RoutingStrategyV1;
-  /** Redis URLs the plan uses (readiness checks them). */
-  readonly redisUrls: string[];
+  /** Asks every plugin instance with a `ready()` (Redis stores, the Redis cache…); `/readyz` answers with it. */
+  ready(): Promise<ReadinessReport>;
   /** True when a cache middleware is in the pipeline. */
   readonly caching: boolean;
   describe(): PlanDescription;
@@ -96,16 +93,6 @@ function withValues(error: unknown, config: unknown): unknown {
   });
 }
 
-function collectRedisUrls(value: unknown, found: Set<string>): void {
-  if (typeof value === 'string') {
-    if (/^rediss?:\/\//.test(value)) found.add(value);
-  } else if (Array.isArray(value)) {
-    for (const item of value) collectRedisUrls(item, found);
-  } else if (typeof value === 'object' && value !== null) {
-    for (const item of Object.values(value)) collectRedisUrls(item, found);
-  }
-}
-
 function registerConfigSecrets(value: unknown, key = ''): void {
   if (typeof value === 'string') {
     if (/key|secret|token|password/i.test(key)) registerSecret(value);
@@ -134,6 +121,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
   // Every instance, those plugins create through their context included (the cache middleware's
   // backend, a limiter's store), is closed with the plan.
   const created: Closable[] = [];
+  const probes: ReadinessProbe[] = [];
   // Handed to every plugin's context: filled below, before any middleware is created.
   const configuredProviders = new Map<string, ConfiguredProvider>();
   const models: Record<string, ModelAlias> = {};
@@ -141,7 +129,12 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     clock: options.clock,
     logger: options.logger,
     events: options.events,
-    onCreate: (instance) => created.push(instance as Closable),
+    onCreate: (instance, kind, path, plugin) => {
+      created.push(instance as Closable);
+      if (typeof (instance as Partial<ReadinessProbe['instance']>)?.ready === 'function') {
+        probes.push({ plugin: `${kind}:${plugin}`, path, instance: instance as ReadinessProbe['instance'] });
+      }
+    },
     // A plugin named in the config but not registered is loaded from its conventional package
     // (`store: { plugin: redis }` of the cache → @bulwark/cache-redis, `middleware: [{ plugin: otel }]` →
     // @bulwark/otel): nothing is scanned, and a missing package is reported with the one to install.
@@ -232,9 +225,6 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
 
   const ordered = middleware;
   const maskSecrets = createMasker(config);
-  const redis = new Set<string>();
-  for (const { section } of middlewareSections) collectRedisUrls(config[section], redis);
-  for (const entry of config.middleware) collectRedisUrls(entry.config, redis);
   return {
     config,
     registry,
@@ -247,7 +237,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     ),
     middleware: ordered.map((entry) => entry.instance),
     ...(routing ? { routing } : {}),
-    redisUrls: [...redis],
+    ready: () => checkReadiness(probes),
     caching: ordered.some((entry) => entry.instance.stage === 'cache'),
     describe: () => ({
       server: {
@@ -301,7 +291,7 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
         config: maskSecrets(entry.config),
       })),
       skipped,
-      redis: [...redis].map((url) => maskSecrets(url) as string),
+      readiness: probes.map((probe) => `${probe.plugin} at ${probe.path}`),
     }),
     async close() {
       await closeAll(created);

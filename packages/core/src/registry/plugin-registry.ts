@@ -99,9 +99,10 @@ export interface PluginRegistryOptions {
   plugins?: PluginDescriptor[];
   /**
    * Called with every instance the registry creates, those a plugin creates through its context
-   * included (a cache middleware's backend, a limiter's store), so the owner can close them all.
+   * included (a cache middleware's backend, a limiter's store), so the owner can close them all (and
+   * ask those with a `ready()` whether they can serve). `plugin` is the name of the plugin that made it.
    */
-  onCreate?: (instance: unknown, kind: PluginKind, path: string) => void;
+  onCreate?: (instance: unknown, kind: PluginKind, path: string, plugin: string) => void;
   /**
    * Imports plugin packages. With it, `create` of a plugin that is not registered first loads its
    * conventional package (`suggestedPackage(kind, name)`: `cache` `redis` → `@bulwark/cache-redis`, a
@@ -162,7 +163,7 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
         ...(options.models ? { models: options.models } : {}),
       };
       const instance = (await descriptor.create(valid, context)) as PluginInstanceMap[K];
-      options.onCreate?.(instance, kind, path);
+      options.onCreate?.(instance, kind, path, descriptor.name);
       return instance;
     },
     async load(packageName, importer = options.importer ?? ((specifier) => import(specifier))) {
