@@ -136,6 +136,21 @@ describe('middleware: list', () => {
   });
 });
 
+describe('a routing plugin in the list', () => {
+  it('replaces the fallback router (hedge), once', async () => {
+    const { gateway, openai } = await start({ middleware: [{ plugin: 'hedge', config: { delayMs: 5000 } }] });
+    expect(gateway.plan.describe().routing).toBe('hedge');
+    const answer = await openai.chat.completions.create({
+      model: 'smart',
+      messages: [{ role: 'user', content: 'hedged' }],
+    });
+    expect(answer.choices[0]!.message.content).toBe('echo: hedged');
+    await expect(start({ hedge: {}, middleware: [{ plugin: 'hedge' }] })).rejects.toThrow(
+      /hedge: plugin "hedge" is also configured at middleware\[0\]/,
+    );
+  });
+});
+
 describe('a third-party middleware package', () => {
   it('is loaded by name through plugins: and runs at its declared stage, inside the cache and above retry', async () => {
     const { gateway, openai } = await start({
