@@ -49,16 +49,18 @@ export interface RedisConnection {
 
 type IoredisModule = typeof import('ioredis');
 let ioredis: IoredisModule | undefined;
+const requireHere = createRequire(import.meta.url);
 
 /**
- * Loads `ioredis` (a peer dependency, imported only when a plugin creates its own client) and says
- * which package to install when it is missing.
+ * Loads `ioredis` (a peer dependency, loaded only when a plugin creates its own client) and says which
+ * package to install when it is missing. `load` is for tests; the default resolves next to this package.
  */
-export function loadIoredis(): IoredisModule {
-  if (ioredis) return ioredis;
+export function loadIoredis(load: (id: string) => unknown = requireHere): IoredisModule {
+  if (load === requireHere && ioredis) return ioredis;
   try {
-    ioredis = createRequire(import.meta.url)('ioredis') as IoredisModule;
-    return ioredis;
+    const loaded = load('ioredis') as IoredisModule;
+    if (load === requireHere) ioredis = loaded;
+    return loaded;
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
