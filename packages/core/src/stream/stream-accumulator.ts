@@ -1,10 +1,11 @@
 import type { PartialOutput } from '../errors/errors.js';
-import type { ToolCall } from '../types/chat-request.js';
+import type { ReasoningBlock, ToolCall } from '../types/chat-request.js';
 import type {
   CacheStatus,
   ChatResponse,
   FinishReason,
   RateLimitInfo,
+  TokenLogprob,
   Usage,
 } from '../types/chat-response.js';
 import type { StreamEvent } from '../types/stream-event.js';
@@ -22,6 +23,12 @@ export class StreamAccumulator {
   cache: CacheStatus | undefined;
   usage: Usage | undefined;
   finishReason: FinishReason | undefined;
+  stopSequence: string | undefined;
+  /** Reasoning blocks in order; a block is open for more text until it gets its signature. */
+  readonly reasoning: ReasoningBlock[] = [];
+  refusal: string | undefined;
+  logprobs: TokenLogprob[] | undefined;
+  private reasoningOpen = false;
   private readonly textParts: string[] = [];
   private readonly calls = new Map<number, ToolCall>();
   /** Number of content events seen (text or tool-call deltas). */
@@ -39,8 +46,33 @@ export class StreamAccumulator {
         break;
       case 'text-delta':
         this.contentEvents += 1;
-        this.textParts.push(event.text);
+        if (event.refusal) this.refusal = (this.refusal ?? '') + event.text;
+        else this.textParts.push(event.text);
+        if (event.logprobs) {
+          this.logprobs ??= [];
+          this.logprobs.push(...event.logprobs);
+        }
         break;
+      case 'reasoning-delta': {
+        this.contentEvents += 1;
+        if (event.redacted !== undefined) {
+          this.reasoning.push({ type: 'redacted-reasoning', data: event.redacted });
+          this.reasoningOpen = false;
+          break;
+        }
+        let block = this.reasoning[this.reasoning.length - 1];
+        if (!this.reasoningOpen || block?.type !== 'reasoning') {
+          block = { type: 'reasoning', text: '' };
+          this.reasoning.push(block);
+          this.reasoningOpen = true;
+        }
+        if (event.text) block.text += event.text;
+        if (event.signature !== undefined) {
+          block.signature = (block.signature ?? '') + event.signature;
+          this.reasoningOpen = false;
+        }
+        break;
+      }
       case 'tool-call-delta': {
         this.contentEvents += 1;
         const call = this.calls.get(event.index);
@@ -62,6 +94,7 @@ export class StreamAccumulator {
         break;
       case 'finish':
         this.finishReason = event.finishReason;
+        if (event.stopSequence !== undefined) this.stopSequence = event.stopSequence;
         break;
     }
   }
@@ -102,6 +135,10 @@ export class StreamAccumulator {
       finishReason: this.finishReason ?? 'other',
       attempts: [],
     };
+    if (this.stopSequence !== undefined) response.stopSequence = this.stopSequence;
+    if (this.reasoning.length > 0) response.reasoning = this.reasoning.map((block) => ({ ...block }));
+    if (this.refusal !== undefined) response.refusal = this.refusal;
+    if (this.logprobs) response.logprobs = this.logprobs;
     if (this.usage) response.usage = this.usage;
     if (this.rateLimit) response.rateLimit = this.rateLimit;
     if (this.cache) response.cache = this.cache;
@@ -132,6 +169,14 @@ export function* responseToEvents(
   if (response.cache) start.cache = response.cache;
   if (response.requestId) start.requestId = response.requestId;
   yield start;
+  for (const block of response.reasoning ?? []) {
+    if (block.type === 'redacted-reasoning') yield { type: 'reasoning-delta', redacted: block.data };
+    else {
+      const event: StreamEvent = { type: 'reasoning-delta', text: block.text };
+      if (block.signature !== undefined) event.signature = block.signature;
+      yield event;
+    }
+  }
   const size = options.chunkSize ?? 0;
   if (response.text.length > 0) {
     if (size <= 0) {
@@ -146,6 +191,9 @@ export function* responseToEvents(
     const call = response.toolCalls[index]!;
     yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
   }
+  if (response.refusal) yield { type: 'text-delta', text: response.refusal, refusal: true };
   if (response.usage) yield { type: 'usage', usage: response.usage };
-  yield { type: 'finish', finishReason: response.finishReason };
+  const finish: StreamEvent = { type: 'finish', finishReason: response.finishReason };
+  if (response.stopSequence !== undefined) finish.stopSequence = response.stopSequence;
+  yield finish;
 }

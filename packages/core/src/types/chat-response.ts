@@ -1,4 +1,4 @@
-import type { ToolCall } from './chat-request.js';
+import type { ReasoningBlock, ToolCall } from './chat-request.js';
 
 /** Why generation stopped. `length`: hit `maxTokens`; `content_filter`: the provider withheld output. */
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other';
@@ -13,6 +13,8 @@ export interface Usage {
   /** Prompt tokens written to the provider's prompt cache (Anthropic bills these at a premium). */
   cacheWriteTokens?: number;
   totalTokens: number;
+  /** Output tokens spent on reasoning (included in `outputTokens`), when the provider reports them. */
+  reasoningTokens?: number;
   /** True when the numbers are an estimate (for example an aborted stream that never reported usage). */
   estimated?: boolean;
 }
@@ -29,6 +31,15 @@ export interface RateLimitInfo {
   resetTokensMs?: number;
   /** Milliseconds the provider asked to wait (from `retry-after-ms` or `retry-after`). */
   retryAfterMs?: number;
+}
+
+/** The log probability of one output token (OpenAI's `logprobs.content[i]`). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes?: number[] | null;
+  /** The most likely tokens at this position. */
+  topLogprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null }>;
 }
 
 /** Where a call was served from. `bypass`: the cache was not consulted or not allowed to store. */
@@ -66,6 +77,14 @@ export interface ChatResponseV1 {
   text: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** The stop sequence that ended generation (finish reason `stop`), when the provider says which. */
+  stopSequence?: string;
+  /** The model's reasoning before its answer, in order, signatures kept verbatim. */
+  reasoning?: ReasoningBlock[];
+  /** The model declined to answer: its explanation (OpenAI `message.refusal`). */
+  refusal?: string;
+  /** Log probabilities of the output tokens, when requested and given. */
+  logprobs?: TokenLogprob[];
   usage?: Usage;
   /** Every attempt made for this call, including failed ones on other targets. */
   attempts: AttemptRecord[];

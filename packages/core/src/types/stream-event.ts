@@ -1,11 +1,17 @@
-import type { CacheStatus, FinishReason, RateLimitInfo, Usage } from './chat-response.js';
+import type { CacheStatus, FinishReason, RateLimitInfo, TokenLogprob, Usage } from './chat-response.js';
 
 /**
  * Events of a streamed call, version 1 of the payload contract. A well-formed stream is: one `start`,
  * any number of `text-delta` and `tool-call-delta`, at most one `usage`, then one `finish`. Errors are
  * thrown from the iterator, never sent as events, so a stream that ends without `finish` was cut.
  */
-export type StreamEventV1 = StreamStartEvent | TextDeltaEvent | ToolCallDeltaEvent | UsageEvent | FinishEvent;
+export type StreamEventV1 =
+  | StreamStartEvent
+  | TextDeltaEvent
+  | ReasoningDeltaEvent
+  | ToolCallDeltaEvent
+  | UsageEvent
+  | FinishEvent;
 
 /** The current version of the stream events (today `StreamEventV1`). */
 export type StreamEvent = StreamEventV1;
@@ -24,6 +30,22 @@ export interface StreamStartEvent {
 export interface TextDeltaEvent {
   type: 'text-delta';
   text: string;
+  /** The text is (part of) a refusal (OpenAI `delta.refusal`), not an answer. */
+  refusal?: boolean;
+  /** Log probabilities of the tokens of this delta, when requested. */
+  logprobs?: TokenLogprob[];
+}
+
+/**
+ * A piece of the model's reasoning. `text` appends to the current reasoning block; `signature` closes it
+ * (opaque, sent back verbatim on replay); `redacted` is one whole encrypted block. A `text` after a
+ * signature starts a new block.
+ */
+export interface ReasoningDeltaEvent {
+  type: 'reasoning-delta';
+  text?: string;
+  signature?: string;
+  redacted?: string;
 }
 
 /**
@@ -46,9 +68,11 @@ export interface UsageEvent {
 export interface FinishEvent {
   type: 'finish';
   finishReason: FinishReason;
+  /** The stop sequence that ended generation, when the provider says which. */
+  stopSequence?: string;
 }
 
 /** True for events that show output to the caller (after which a retry would repeat visible output). */
 export function isContentEvent(event: StreamEvent): boolean {
-  return event.type === 'text-delta' || event.type === 'tool-call-delta';
+  return event.type === 'text-delta' || event.type === 'tool-call-delta' || event.type === 'reasoning-delta';
 }

@@ -143,8 +143,15 @@ export function validateChatRequest(request: ChatRequest): void {
             if (hasData && (typeof part.mediaType !== 'string' || !part.mediaType.startsWith('image/'))) {
               fail(`${partField}.mediaType`, 'an image media type such as "image/png"', part.mediaType);
             }
+          } else if (part.type === 'file') {
+            const sources = [part.data, part.url, part.fileId].filter(
+              (value) => typeof value === 'string' && value.length > 0,
+            );
+            if (sources.length !== 1) fail(partField, 'a file with exactly one of data, url or fileId', part);
+            if (part.data !== undefined && typeof part.mediaType !== 'string')
+              fail(`${partField}.mediaType`, 'a media type such as "application/pdf"', part.mediaType);
           } else {
-            fail(`${partField}.type`, 'one of "text", "image"', (part as { type?: unknown }).type);
+            fail(`${partField}.type`, 'one of "text", "image", "file"', (part as { type?: unknown }).type);
           }
         });
         break;
