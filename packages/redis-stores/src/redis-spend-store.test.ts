@@ -116,7 +116,8 @@ describe('createRedisSpendStore (real Redis)', () => {
     try {
       const started = Date.now();
       await expect(store.reserve([{ key: 'k', amount: 1, ttlMs: 1000 }])).rejects.toThrow();
-      expect(Date.now() - started).toBeLessThan(1500);
+      // At worst the one-second first-connection wait (wide for a loaded machine), never a queue.
+      expect(Date.now() - started).toBeLessThan(2_500);
       expect(await store.ready()).toBe(false);
     } finally {
       await store.close();
