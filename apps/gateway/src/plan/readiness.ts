@@ -27,7 +27,7 @@ export interface ReadinessReport {
 export const readinessTimeoutMs = 1000;
 
 function verdict(answer: unknown): { ready: boolean; reason?: string } {
-  // A `ready()` that waits for its connection and resolves with nothing (the Redis cache's) counts as ready.
+  // A `ready()` that resolves with nothing (one written only to wait for a connection) counts as ready.
   if (answer === undefined || answer === true) return { ready: true };
   if (answer === false) return { ready: false, reason: 'not ready' };
   if (typeof answer === 'object' && answer !== null && 'ready' in answer) {
