@@ -141,6 +141,7 @@ export type {
   TextDeltaEvent,
   ToolCallDeltaEvent,
   UsageEvent,
+  WireFrameEvent,
 } from './types/stream-event.js';
 export { isContentEvent } from './types/stream-event.js';
 export { abortable, linkSignals, throwIfAborted } from './util/abort.js';
@@ -149,3 +150,17 @@ export { createJsonLogger, silentLogger } from './util/logger.js';
 export { redactSecrets, registerSecret, secretHeaderNames } from './util/redact.js';
 export { checkJsonDepth, maxJsonDepth } from './validation/json-depth.js';
 export { validateChatRequest, validateJsonSchema } from './validation/validate-request.js';
+export type {
+  ProviderPassthroughV1,
+  WireAnswerV1,
+  WireFacts,
+  WireFormat,
+  WireFrame,
+  WireHeadV1,
+  WireJsonResponse,
+  WirePassthroughCallOptions,
+  WireRequestV1,
+  WireResponseV1,
+  WireStreamResponse,
+} from './wire/wire.js';
+export { completeThroughWire, passthroughFor, streamThroughWire } from './wire/wire-call.js';

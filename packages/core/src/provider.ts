@@ -5,6 +5,7 @@ import type { ChatRequestV1 } from './types/chat-request.js';
 import type { AttemptRecord, ChatResponseV1 } from './types/chat-response.js';
 import type { StreamEventV1 } from './types/stream-event.js';
 import type { Logger } from './util/logger.js';
+import type { ProviderPassthroughV1, WireRequestV1 } from './wire/wire.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -60,6 +61,13 @@ export interface CallContextV1 {
    * above it. Call-level middleware see each attempt's target in `trail`.
    */
   target?: Target;
+  /**
+   * The caller's request in its own wire format, for a same-format passthrough (set from
+   * `CallOptions.wire`). A target whose provider has a `passthrough` of this format gets it as sent;
+   * the others get the normalized request. Middleware that key or price by request may read it (the
+   * cache keys a passthrough call by this body).
+   */
+  wire?: WireRequestV1;
   /** Attempts so far, in order; shared by all targets of the call. */
   trail: AttemptRecord[];
   /** Per-call scratch space for plugins: use a `Symbol` key of your own. */
@@ -119,6 +127,12 @@ export interface ProviderV1 {
   /** Events in order; throws on failure. Returning early (break) must abort the upstream request. */
   stream(request: ChatRequestV1, context: CallContextV1): AsyncIterable<StreamEventV1>;
   embed?(request: EmbeddingRequestV1, context: CallContextV1): Promise<EmbeddingResponseV1>;
+  /**
+   * Same-format passthrough (optional): takes a call in the provider's own wire format and returns the
+   * upstream's answer as sent, with the facts policies need tapped from it. Used only for calls that
+   * carry `CallOptions.wire` in this format; see `ProviderPassthroughV1`.
+   */
+  readonly passthrough?: ProviderPassthroughV1;
   /** Releases sockets and timers. */
   close?(): MaybePromise<void>;
 }

@@ -3,6 +3,7 @@ import type { Handler } from '../middleware/middleware.js';
 import type { CallContext, ProviderV1 } from '../provider.js';
 import type { AttemptRecord } from '../types/chat-response.js';
 import type { StreamEvent } from '../types/stream-event.js';
+import { completeThroughWire, passthroughFor, streamThroughWire } from '../wire/wire-call.js';
 
 function nextAttemptNumber(context: CallContext): number {
   const target = context.target;
@@ -23,7 +24,8 @@ function base(context: CallContext) {
 }
 
 /**
- * The innermost layer: calls the provider and records each real provider call in `context.trail`,
+ * The innermost layer: calls the provider (its `passthrough` when the call carries a wire request in
+ * the provider's format, see `passthroughFor`) and records each real provider call in `context.trail`,
  * with `attempt:*` events. Everything above it (retry, breaker, limiter) sees the recorded error.
  */
 export function recordAttempts(provider: ProviderV1): Handler {
@@ -34,7 +36,10 @@ export function recordAttempts(provider: ProviderV1): Handler {
       if (context.events.has('attempt:start'))
         context.events.emit('attempt:start', { ...base(context), attempt });
       try {
-        const response = await provider.complete(request, context);
+        const passthrough = passthroughFor(provider, context);
+        const response = passthrough
+          ? await completeThroughWire(provider, passthrough, request, context)
+          : await provider.complete(request, context);
         const durationMs = context.clock.now() - started;
         const record: AttemptRecord = {
           provider: provider.name,
@@ -65,7 +70,11 @@ export function recordAttempts(provider: ProviderV1): Handler {
         context.events.emit('attempt:start', { ...base(context), attempt });
       let usage: AttemptRecord['usage'];
       try {
-        for await (const event of provider.stream(request, context) as AsyncIterable<StreamEvent>) {
+        const passthrough = passthroughFor(provider, context);
+        const events = passthrough
+          ? streamThroughWire(provider, passthrough, request, context)
+          : (provider.stream(request, context) as AsyncIterable<StreamEvent>);
+        for await (const event of events) {
           if (event.type === 'usage') usage = event.usage;
           yield event;
         }

@@ -15,6 +15,7 @@ import type { StreamEvent } from '../types/stream-event.js';
 import { linkSignals } from '../util/abort.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { validateChatRequest } from '../validation/validate-request.js';
+import type { WireRequestV1 } from '../wire/wire.js';
 import { recordAttempts } from './attempt-recorder.js';
 
 export interface BulwarkOptions {
@@ -51,6 +52,13 @@ export interface CallOptions {
   cache?: CacheControl;
   /** Use this id instead of a generated one. */
   callId?: string;
+  /**
+   * The caller's request in its own wire format (a gateway sets it): targets whose provider has a
+   * `passthrough` of this format get the body as sent, only `model` replaced, and the answer comes
+   * back as the upstream sent it on `response.wire` / `wire` stream events. `request` must be the same
+   * call in normalized form (for routing, limits, estimates and the targets of another format).
+   */
+  wire?: WireRequestV1;
 }
 
 /** A running streamed call: iterate it for events; `trail` fills in as attempts are made. */
@@ -225,6 +233,7 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
       state: new Map(),
     };
     if (callOptions.cache) context.cacheControl = callOptions.cache;
+    if (callOptions.wire) context.wire = callOptions.wire;
     // Resolved before any middleware runs so call-level ones see the targets; an unknown model is
     // reported by the router below them, as before.
     try {

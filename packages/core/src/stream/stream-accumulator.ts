@@ -9,6 +9,7 @@ import type {
   Usage,
 } from '../types/chat-response.js';
 import type { StreamEvent } from '../types/stream-event.js';
+import type { WireHeadV1 } from '../wire/wire.js';
 
 /**
  * Folds stream events into a response, one event at a time. Tool-call deltas are assembled by index.
@@ -33,6 +34,9 @@ export class StreamAccumulator {
   private readonly calls = new Map<number, ToolCall>();
   /** Number of content events seen (text or tool-call deltas). */
   contentEvents = 0;
+  /** The upstream's head, for a passthrough stream. */
+  wire: WireHeadV1 | undefined;
+  private readonly frames: string[] = [];
 
   add(event: StreamEvent): void {
     switch (event.type) {
@@ -43,6 +47,12 @@ export class StreamAccumulator {
         this.requestId = event.requestId;
         this.rateLimit = event.rateLimit;
         this.cache = event.cache;
+        this.wire = event.wire;
+        break;
+      case 'wire':
+        if (event.content) this.contentEvents += 1;
+        if (event.text) this.textParts.push(event.text);
+        this.frames.push(event.data);
         break;
       case 'text-delta':
         this.contentEvents += 1;
@@ -143,6 +153,7 @@ export class StreamAccumulator {
     if (this.rateLimit) response.rateLimit = this.rateLimit;
     if (this.cache) response.cache = this.cache;
     if (this.requestId) response.requestId = this.requestId;
+    if (this.wire) response.wire = { ...this.wire, frames: [...this.frames] };
     return response;
   }
 }
@@ -168,6 +179,17 @@ export function* responseToEvents(
   if (response.rateLimit) start.rateLimit = response.rateLimit;
   if (response.cache) start.cache = response.cache;
   if (response.requestId) start.requestId = response.requestId;
+  const wire = response.wire;
+  if (wire?.frames) {
+    // A passthrough answer replays as the frames the upstream sent, byte for byte.
+    start.wire = { format: wire.format, status: wire.status, headers: wire.headers };
+    if (wire.requestId !== undefined) start.wire.requestId = wire.requestId;
+    yield start;
+    for (const data of wire.frames) yield { type: 'wire', data, content: true };
+    if (response.usage) yield { type: 'usage', usage: response.usage };
+    yield { type: 'finish', finishReason: response.finishReason };
+    return;
+  }
   yield start;
   for (const block of response.reasoning ?? []) {
     if (block.type === 'redacted-reasoning') yield { type: 'reasoning-delta', redacted: block.data };

@@ -1,3 +1,4 @@
+import type { WireAnswerV1 } from '../wire/wire.js';
 import type { ReasoningBlock, ToolCall } from './chat-request.js';
 
 /** Why generation stopped. `length`: hit `maxTokens`; `content_filter`: the provider withheld output. */
@@ -94,6 +95,12 @@ export interface ChatResponseV1 {
   costUsd?: number;
   /** The provider's request id (for support tickets). */
   requestId?: string;
+  /**
+   * The upstream's answer as sent, when the call was a same-format passthrough (`CallOptions.wire`):
+   * the JSON body, or the SSE frames of a stream. The normalized fields then hold only what the tap
+   * read (id, model, usage, finish reason; `text` as far as it could tell, `toolCalls` empty).
+   */
+  wire?: WireAnswerV1;
 }
 
 /** The current version of the chat answer (today `ChatResponseV1`). */

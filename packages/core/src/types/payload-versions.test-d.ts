@@ -49,7 +49,7 @@ describe('payload versions', () => {
     expectTypeOf<Extract<StreamEventV1, { type: 'text-delta' }>>().toEqualTypeOf<TextDeltaEvent>();
     expectTypeOf<Extract<StreamEventV1, { type: 'finish' }>>().toEqualTypeOf<FinishEvent>();
     expectTypeOf<StreamEventV1['type']>().toEqualTypeOf<
-      'start' | 'text-delta' | 'reasoning-delta' | 'tool-call-delta' | 'usage' | 'finish'
+      'start' | 'text-delta' | 'reasoning-delta' | 'tool-call-delta' | 'wire' | 'usage' | 'finish'
     >();
     // @ts-expect-error errors are thrown, never sent as events
     const errorEvent: StreamEventV1 = { type: 'error', error: 'boom' };

@@ -1,15 +1,19 @@
+import type { WireHeadV1 } from '../wire/wire.js';
 import type { CacheStatus, FinishReason, RateLimitInfo, TokenLogprob, Usage } from './chat-response.js';
 
 /**
  * Events of a streamed call, version 1 of the payload contract. A well-formed stream is: one `start`,
  * any number of `text-delta` and `tool-call-delta`, at most one `usage`, then one `finish`. Errors are
  * thrown from the iterator, never sent as events, so a stream that ends without `finish` was cut.
+ * A passthrough stream (a call with `CallOptions.wire` served by a provider's `passthrough`) has
+ * `wire` events in place of the deltas: `start` (with `wire` set), `wire` frames, `usage`, `finish`.
  */
 export type StreamEventV1 =
   | StreamStartEvent
   | TextDeltaEvent
   | ReasoningDeltaEvent
   | ToolCallDeltaEvent
+  | WireFrameEvent
   | UsageEvent
   | FinishEvent;
 
@@ -25,6 +29,8 @@ export interface StreamStartEvent {
   rateLimit?: RateLimitInfo;
   cache?: CacheStatus;
   requestId?: string;
+  /** Set when the stream is the upstream's own (passthrough): its format, status and relayed headers. */
+  wire?: WireHeadV1;
 }
 
 export interface TextDeltaEvent {
@@ -60,6 +66,20 @@ export interface ToolCallDeltaEvent {
   argumentsDelta: string;
 }
 
+/**
+ * One SSE frame of a passthrough stream, exactly as the upstream sent it (`data`). A host that speaks
+ * the same format writes `data` as is; `content` and `text` are what the provider's tap read in it.
+ */
+export interface WireFrameEvent {
+  type: 'wire';
+  /** The frame's text, its terminating blank line included. */
+  data: string;
+  /** True when the frame shows output (text, tool call, thinking, refusal): it commits the stream. */
+  content?: boolean;
+  /** Text the frame adds, for partial output and token estimates. */
+  text?: string;
+}
+
 export interface UsageEvent {
   type: 'usage';
   usage: Usage;
@@ -74,5 +94,6 @@ export interface FinishEvent {
 
 /** True for events that show output to the caller (after which a retry would repeat visible output). */
 export function isContentEvent(event: StreamEvent): boolean {
+  if (event.type === 'wire') return event.content === true;
   return event.type === 'text-delta' || event.type === 'tool-call-delta' || event.type === 'reasoning-delta';
 }
