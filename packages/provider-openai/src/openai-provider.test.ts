@@ -78,7 +78,7 @@ describe('complete over real HTTP', () => {
     expect(sent.body).toEqual({
       model,
       messages: [{ role: 'user', content: 'hello there' }],
-      max_tokens: 50,
+      max_completion_tokens: 50,
     });
     expect(response).toMatchObject({
       provider: 'main',
@@ -117,13 +117,14 @@ describe('complete over real HTTP', () => {
       outputTokens: 9,
       totalTokens: 39,
       cachedInputTokens: 20,
+      reasoningTokens: 0,
     });
   });
 
   it('rejects bad input before any network call', async () => {
     const error = await failure(
       provider().complete(
-        { model, messages: [{ role: 'user', content: [{ type: 'file', data: 'x' } as never] }] },
+        { model, messages: [{ role: 'user', content: [{ type: 'audio', data: 'x' } as never] }] },
         createTestCallContext(),
       ),
     );
@@ -313,7 +314,16 @@ describe('streaming over real HTTP', () => {
     expect((events[0] as { rateLimit?: RateLimitInfo }).rateLimit?.limitRequests).toBeTypeOf('number');
     expect(events.filter((event) => event.type === 'text-delta').length).toBeGreaterThan(1);
     expect(events.slice(-2)).toEqual([
-      { type: 'usage', usage: { inputTokens: 11, outputTokens: 4, totalTokens: 15, cachedInputTokens: 0 } },
+      {
+        type: 'usage',
+        usage: {
+          inputTokens: 11,
+          outputTokens: 4,
+          totalTokens: 15,
+          cachedInputTokens: 0,
+          reasoningTokens: 0,
+        },
+      },
       { type: 'finish', finishReason: 'stop' },
     ]);
     const response = await collectStream(provider().stream(request, createTestCallContext({ stream: true })));

@@ -35,8 +35,8 @@ export interface OpenAIProviderOptions extends SdkProviderOptions<OpenAI> {
   /** OpenAI project id (`OpenAI-Project` header). */
   project?: string;
   /**
-   * Which field carries `maxTokens`: `max_tokens` (default, understood by every compatible server) or
-   * `max_completion_tokens` (required by OpenAI's reasoning models).
+   * Which field carries `maxTokens`: `max_completion_tokens` (default; OpenAI's current field, required by
+   * its reasoning models) or `max_tokens` (for compatible servers that only know the deprecated one).
    */
   maxTokensField?: 'max_tokens' | 'max_completion_tokens';
   /**
@@ -113,7 +113,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
   });
   const mapping: OpenAIMappingOptions = {
     name,
-    maxTokensField: options.maxTokensField ?? 'max_tokens',
+    maxTokensField: options.maxTokensField ?? 'max_completion_tokens',
     forwardMetadata: options.forwardMetadata ?? false,
     includeUsage: options.includeStreamUsage ?? true,
   };

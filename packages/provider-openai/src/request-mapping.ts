@@ -36,6 +36,10 @@ export interface OpenAIChatBody {
         };
       };
   metadata?: Record<string, string>;
+  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high';
+  user?: string;
+  logprobs?: boolean;
+  top_logprobs?: number;
   stream?: boolean;
   stream_options?: { include_usage: boolean };
   [key: string]: unknown;
@@ -43,7 +47,8 @@ export interface OpenAIChatBody {
 
 type OpenAIContentPart =
   | { type: 'text'; text: string }
-  | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } };
+  | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } }
+  | { type: 'file'; file: { file_data?: string; file_id?: string; filename?: string } };
 
 export type OpenAIMessage =
   | { role: 'system'; content: string | Array<{ type: 'text'; text: string }> }
@@ -82,10 +87,31 @@ function userPart(part: UserContentPart, field: string): OpenAIContentPart {
     const url = part.url ?? `data:${part.mediaType};base64,${part.data}`;
     return { type: 'image_url', image_url: part.detail ? { url, detail: part.detail } : { url } };
   }
+  if (part.type === 'file') {
+    if (part.url !== undefined) {
+      throw new InvalidRequestError({
+        field: `${field}.url`,
+        message: `Invalid request: ${field}.url cannot be sent to Chat Completions (file parts take data or a file id)`,
+      });
+    }
+    const file: { file_data?: string; file_id?: string; filename?: string } =
+      part.fileId !== undefined
+        ? { file_id: part.fileId }
+        : { file_data: `data:${part.mediaType};base64,${part.data}` };
+    if (part.filename !== undefined) file.filename = part.filename;
+    return { type: 'file', file };
+  }
   throw new InvalidRequestError({
     field: `${field}.type`,
-    message: `Invalid request: ${field}.type must be one of "text", "image"`,
+    message: `Invalid request: ${field}.type must be one of "text", "image", "file"`,
   });
+}
+
+/** The reasoning effort of a thinking budget: the nearest of low (1,024), medium (4,096), high (16,384). */
+export function effortForBudget(budgetTokens: number): 'low' | 'medium' | 'high' {
+  if (budgetTokens < 2560) return 'low';
+  if (budgetTokens < 10_240) return 'medium';
+  return 'high';
 }
 
 function mapMessage(message: ChatMessage, index: number): OpenAIMessage {
@@ -128,7 +154,9 @@ function mapMessage(message: ChatMessage, index: number): OpenAIMessage {
 
 /**
  * Validates the normalized request (typed error naming the field) and maps it to a Chat Completions
- * body. `providerOptions.openai` and `providerOptions[<instance name>]` are merged in last, so they
+ * body. Reasoning blocks of earlier assistant turns and prompt-cache breakpoints have no Chat Completions
+ * field and are not sent (OpenAI caches prompts by itself); a reasoning budget becomes the nearest
+ * `reasoning_effort`. `providerOptions.openai` and `providerOptions[<instance name>]` are merged in last, so they
  * can set any field the API accepts (`logprobs`, `user`, `store`, …) or override a mapped one.
  */
 export function toOpenAIChatBody(
@@ -177,6 +205,13 @@ export function toOpenAIChatBody(
     }
   }
   if (options.forwardMetadata && request.metadata) body.metadata = request.metadata;
+  const reasoning = request.reasoning;
+  if (reasoning?.effort !== undefined) body.reasoning_effort = reasoning.effort;
+  else if (reasoning?.budgetTokens !== undefined)
+    body.reasoning_effort = effortForBudget(reasoning.budgetTokens);
+  if (request.user !== undefined) body.user = request.user;
+  if (request.logprobs !== undefined) body.logprobs = request.logprobs;
+  if (request.topLogprobs !== undefined) body.top_logprobs = request.topLogprobs;
   if (stream) {
     body.stream = true;
     if (options.includeUsage) body.stream_options = { include_usage: true };

@@ -64,7 +64,8 @@ describe('parseOpenAIChatResponse', () => {
       }),
       meta,
     );
-    expect(refused.text).toBe('I cannot.');
+    expect(refused.text).toBe('');
+    expect(refused.refusal).toBe('I cannot.');
     expect(refused.model).toBe('gpt-4o-mini');
   });
 

@@ -1,4 +1,4 @@
-import type { ChatResponse, FinishReason, StreamEvent, ToolCall, Usage } from '@bulwark/core';
+import type { ChatResponse, FinishReason, StreamEvent, TokenLogprob, ToolCall, Usage } from '@bulwark/core';
 import {
   type AnswerMeta,
   chatResponse,
@@ -14,6 +14,17 @@ export interface OpenAIUsage {
   completion_tokens?: number;
   total_tokens?: number;
   prompt_tokens_details?: { cached_tokens?: number | null } | null;
+  completion_tokens_details?: { reasoning_tokens?: number | null } | null;
+}
+
+/** OpenAI's `choices[i].logprobs` (the `content` list; `refusal` logprobs are not mapped). */
+interface OpenAILogprobs {
+  content?: Array<{
+    token: string;
+    logprob: number;
+    bytes?: number[] | null;
+    top_logprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null }>;
+  }> | null;
 }
 
 interface OpenAIToolCallDelta {
@@ -29,7 +40,15 @@ export interface OpenAIChunk {
   model?: string;
   choices?: Array<{
     index?: number;
-    delta?: { content?: string | null; refusal?: string | null; tool_calls?: OpenAIToolCallDelta[] | null };
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      /** Reasoning text of OpenAI-compatible reasoning servers (DeepSeek, vLLM, OpenRouter's `reasoning`). */
+      reasoning_content?: string | null;
+      reasoning?: string | null;
+      tool_calls?: OpenAIToolCallDelta[] | null;
+    };
+    logprobs?: OpenAILogprobs | null;
     finish_reason?: string | null;
   }>;
   usage?: OpenAIUsage | null;
@@ -66,7 +85,26 @@ export function mapUsage(usage: OpenAIUsage | null | undefined): Usage | undefin
   };
   const cached = usage.prompt_tokens_details?.cached_tokens;
   if (typeof cached === 'number') mapped.cachedInputTokens = cached;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  if (typeof reasoning === 'number') mapped.reasoningTokens = reasoning;
   return mapped;
+}
+
+/** OpenAI's token logprobs in the normalized shape (`top_logprobs` → `topLogprobs`). */
+export function mapLogprobs(logprobs: OpenAILogprobs | null | undefined): TokenLogprob[] | undefined {
+  const content = logprobs?.content;
+  if (!Array.isArray(content)) return undefined;
+  return content.map((entry) => {
+    const mapped: TokenLogprob = { token: entry.token, logprob: entry.logprob };
+    if (entry.bytes !== undefined) mapped.bytes = entry.bytes;
+    if (Array.isArray(entry.top_logprobs)) mapped.topLogprobs = entry.top_logprobs;
+    return mapped;
+  });
+}
+
+function reasoningText(message: Record<string, unknown>): string | undefined {
+  const text = message.reasoning_content ?? message.reasoning;
+  return typeof text === 'string' && text !== '' ? text : undefined;
 }
 
 /**
@@ -117,14 +155,20 @@ export function parseOpenAIChatResponse(text: string, meta: AnswerMeta & { statu
   }
   const refusal = typeof message.refusal === 'string' ? message.refusal : undefined;
   const usage = mapUsage(body.usage as OpenAIUsage | undefined);
-  return chatResponse(meta, {
+  const response = chatResponse(meta, {
     id: typeof body.id === 'string' ? body.id : '',
     model: typeof body.model === 'string' ? body.model : meta.model,
-    text: typeof content === 'string' ? content : (refusal ?? ''),
+    text: typeof content === 'string' ? content : '',
     toolCalls,
     finishReason: mapFinishReason(choice.finish_reason as string | undefined),
     ...(usage === undefined ? {} : { usage }),
   });
+  if (refusal !== undefined) response.refusal = refusal;
+  const reasoning = reasoningText(message);
+  if (reasoning !== undefined) response.reasoning = [{ type: 'reasoning', text: reasoning }];
+  const logprobs = mapLogprobs(choice.logprobs as OpenAILogprobs | undefined);
+  if (logprobs) response.logprobs = logprobs;
+  return response;
 }
 
 /**
@@ -159,10 +203,17 @@ export class OpenAIChunkMapper {
     if (choice) {
       const delta = choice.delta;
       if (delta) {
-        if (typeof delta.content === 'string' && delta.content !== '') {
-          out.push({ type: 'text-delta', text: delta.content });
+        const reasoning = delta.reasoning_content ?? delta.reasoning;
+        if (typeof reasoning === 'string' && reasoning !== '') {
+          out.push({ type: 'reasoning-delta', text: reasoning });
+        }
+        const logprobs = mapLogprobs(choice.logprobs);
+        if (typeof delta.content === 'string' && (delta.content !== '' || logprobs?.length)) {
+          const event: StreamEvent = { type: 'text-delta', text: delta.content };
+          if (logprobs?.length) event.logprobs = logprobs;
+          out.push(event);
         } else if (typeof delta.refusal === 'string' && delta.refusal !== '') {
-          out.push({ type: 'text-delta', text: delta.refusal });
+          out.push({ type: 'text-delta', text: delta.refusal, refusal: true });
         }
         const calls = delta.tool_calls;
         if (calls) {
