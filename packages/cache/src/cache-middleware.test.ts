@@ -449,6 +449,31 @@ describe('createCache: streams', () => {
     expect(mock.callCount).toBe(2);
   });
 
+  it('drops its copy of a streamed answer as soon as it outgrows maxEntryBytes', async () => {
+    const { bulwark, mock, seen } = setup({
+      cache: { maxEntryBytes: 100 },
+      mock: { respond: () => ({ text: 'x'.repeat(500) }), chunkSize: 50 },
+    });
+    let deltas = 0;
+    let deltasWhenDropped: number | undefined;
+    let text = '';
+    for await (const event of bulwark.stream(ask('a long answer'))) {
+      if (event.type !== 'text-delta') continue;
+      deltas += 1;
+      text += event.text;
+      deltasWhenDropped ??= seen.some((entry) => entry.name === 'cache:store') ? deltas : undefined;
+    }
+    expect(text).toBe('x'.repeat(500));
+    // Decided at the third of ten chunks (150 characters): nothing holds the rest of the answer.
+    expect(deltasWhenDropped).toBe(3);
+    const stores = seen.filter((entry) => entry.name === 'cache:store').map((entry) => entry.payload);
+    expect(stores).toEqual([
+      expect.objectContaining({ stored: false, reason: expect.stringMatching(/exceeds maxEntryBytes 100/) }),
+    ]);
+    expect((await bulwark.chat(ask('a long answer'))).cache).toBe('miss');
+    expect(mock.callCount).toBe(2);
+  });
+
   it('does not store a stream the consumer stopped before its end', async () => {
     const { bulwark, mock } = setup({ mock: { chunkSize: 2 } });
     for await (const event of bulwark.stream(ask('stop early'))) {

@@ -61,6 +61,18 @@ export interface CacheOptions extends CacheKeyOptions {
   maxEntryBytes?: number;
 }
 
+/** Characters of output an event adds to the answer (an entry holds at least as many bytes). */
+function outputCharacters(event: StreamEvent): number {
+  if (event.type === 'text-delta') return event.text.length;
+  if (event.type === 'tool-call-delta') return event.argumentsDelta.length;
+  // Other output events (reasoning, raw wire frames) count by their text fields.
+  const fields = event as { text?: unknown; data?: unknown; redacted?: unknown };
+  let total = 0;
+  for (const value of [fields.text, fields.data, fields.redacted])
+    if (typeof value === 'string') total += value.length;
+  return total;
+}
+
 /** Counters since the cache was created. Hit ratio is `hits / (hits + misses)`. */
 export interface CacheStats {
   hits: number;
@@ -366,17 +378,25 @@ export function createCache(options: CacheOptions): CacheMiddleware {
       yield* events;
       return;
     }
-    const accumulator = new StreamAccumulator();
-    const deltas: number[] = [];
+    let accumulator: StreamAccumulator | undefined = new StreamAccumulator();
+    let deltas: number[] = [];
+    let characters = 0;
     // An inner cache layer answered when its start event says `hit`: that stream is not stored here.
     let innerHit = false;
     for await (const event of events) {
       if (event.type === 'start' && event.cache === 'hit') innerHit = true;
-      if (!innerHit) {
+      if (!innerHit && accumulator) {
         accumulator.add(event);
         if (event.type === 'text-delta' && event.text.length > 0) deltas.push(event.text.length);
+        characters += outputCharacters(event);
+        if (characters > maxEntryBytes) {
+          // It can no longer fit an entry: stop holding a copy of a long answer for the whole stream.
+          accumulator = undefined;
+          deltas = [];
+          storeEvent(context, false, `streamed answer exceeds maxEntryBytes ${maxEntryBytes}`);
+        }
         // Stored on `finish`, before handing it on: a consumer that stops right after it still fills the cache.
-        if (event.type === 'finish') write(step, context, accumulator.toResponse(), deltas);
+        else if (event.type === 'finish') write(step, context, accumulator.toResponse(), deltas);
       }
       yield event;
     }
