@@ -63,6 +63,8 @@ export type {
   EmbeddingResponseV1,
   MaybePromise,
   Provider,
+  ProviderCallOptions,
+  ProviderCallOptionsV1,
   ProviderCapabilities,
   ProviderV1,
 } from './provider.js';

@@ -110,9 +110,29 @@ export interface EmbeddingResponseV1 {
 export type EmbeddingResponse = EmbeddingResponseV1;
 
 /**
+ * What a provider gets of the call, version 1 of the contract: the few members a provider uses,
+ * instead of the whole mutable `CallContext` (its trail, state and route belong to the layers above).
+ * The host passes the call's context, which has every member of this interface, so a provider
+ * written against the earlier `(request, context: CallContextV1)` signature keeps working unchanged;
+ * new providers should read only what is declared here.
+ */
+export interface ProviderCallOptionsV1 {
+  /** Aborts when the caller aborts, the deadline passes or a middleware cancels: close the socket. */
+  readonly signal: AbortSignal;
+  /** The call's event bus (a provider reports `ratelimit:headers` on it). */
+  readonly events: EventBus;
+  /** Unique id of the logical call, for logs and for correlating provider-side records. */
+  readonly callId: string;
+}
+
+/** The current version of the provider call options (today `ProviderCallOptionsV1`). */
+export type ProviderCallOptions = ProviderCallOptionsV1;
+
+/**
  * A provider plugin (version 1 of the contract). Map the normalized request to the provider's API,
- * map every failure to a Bulwark error (see `errorFromHttpResponse`), switch off any retries of the
- * underlying SDK, and honour `context.signal` so an abort closes the socket.
+ * map every failure to a Bulwark error (`@bulwark/provider-utils` has `errorFromHttpResponse` and the
+ * helpers SDK-based providers share), switch off any retries of the underlying SDK, and honour
+ * `options.signal` so an abort closes the socket.
  */
 export interface ProviderV1 {
   readonly specificationVersion: 'v1';
@@ -123,10 +143,10 @@ export interface ProviderV1 {
   readonly capabilities: ProviderCapabilities;
   /** Models this provider is known to serve, when it can say (used for pass-through routing). */
   readonly models?: readonly string[];
-  complete(request: ChatRequestV1, context: CallContextV1): Promise<ChatResponseV1>;
+  complete(request: ChatRequestV1, options: ProviderCallOptionsV1): Promise<ChatResponseV1>;
   /** Events in order; throws on failure. Returning early (break) must abort the upstream request. */
-  stream(request: ChatRequestV1, context: CallContextV1): AsyncIterable<StreamEventV1>;
-  embed?(request: EmbeddingRequestV1, context: CallContextV1): Promise<EmbeddingResponseV1>;
+  stream(request: ChatRequestV1, options: ProviderCallOptionsV1): AsyncIterable<StreamEventV1>;
+  embed?(request: EmbeddingRequestV1, options: ProviderCallOptionsV1): Promise<EmbeddingResponseV1>;
   /**
    * Same-format passthrough (optional): takes a call in the provider's own wire format and returns the
    * upstream's answer as sent, with the facts policies need tapped from it. Used only for calls that

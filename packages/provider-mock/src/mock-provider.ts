@@ -1,4 +1,5 @@
 import {
+  type CallContext,
   type ChatRequest,
   type Clock,
   ConfigError,
@@ -141,9 +142,10 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     system: 'mock',
     capabilities,
     ...(options.models ? { models: options.models } : {}),
-    complete: (request, context) => completeMock(runtime, request, context),
-    stream: (request, context) => streamMock(runtime, request, context),
-    embed: (request, context) => embedMock(runtime, request, context),
+    // The mock reads the call's context (the host passes it whole; see ProviderCallOptionsV1).
+    complete: (request, context: CallContext) => completeMock(runtime, request, context),
+    stream: (request, context: CallContext) => streamMock(runtime, request, context),
+    embed: (request, context: CallContext) => embedMock(runtime, request, context),
     get calls() {
       return log.calls;
     },

@@ -1,8 +1,8 @@
 import {
   type BulwarkError,
-  type CallContext,
   ConnectionError,
   InvalidResponseError,
+  type ProviderCallOptions,
   type RateLimitInfo,
   redactSecrets,
   type StreamEvent,
@@ -11,8 +11,8 @@ import {
 import { getHeader, type HeaderSource } from './headers.js';
 import { abortReason, type ErrorScope } from './sdk-errors.js';
 
-/** What a provider call needs from the call: its signal and its event bus. */
-export type SdkCallOptions = Pick<CallContext, 'signal' | 'events'>;
+/** What a provider call needs from the call's `ProviderCallOptions`: its signal and its event bus. */
+export type SdkCallOptions = Pick<ProviderCallOptions, 'signal' | 'events'>;
 
 /** The per-request options every SDK call gets: the call's signal, no SDK retries, the provider's timeout. */
 export interface SdkRequestOptions {

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, type PluginDescriptor, type ProviderV1 } from '@bulwark/core';
+import { type CallContext, ConfigError, type PluginDescriptor, type ProviderV1 } from '@bulwark/core';
 import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
 import { echoProviderPlugin } from '@bulwark/testkit/scenarios';
 import OpenAI from 'openai';
@@ -826,7 +826,7 @@ describe('x-bulwark-priority is bounded per key (point 13)', () => {
     create: (config, context) => {
       const provider = echoProviderPlugin.create(config, context) as ProviderV1;
       const complete = provider.complete.bind(provider);
-      provider.complete = (request, callContext) => {
+      provider.complete = (request, callContext: CallContext) => {
         seen.push(callContext.metadata.priority);
         return complete(request, callContext);
       };

@@ -29,7 +29,9 @@ export function createEchoProvider(name: string, script: Step[] = []) {
     capabilities: { streaming: true, tools: false, vision: false, jsonMode: false },
     calls,
     script,
-    async complete(request, context): Promise<ChatResponse> {
+    // Typed against the whole call context, as providers written before ProviderCallOptionsV1 are: the
+    // host passes the context, so they keep working (and keep type-checking: methods are bivariant).
+    async complete(request, context: CallContext): Promise<ChatResponse> {
       await run(request, context);
       return {
         id: `${name}-${calls.length}`,
@@ -42,7 +44,7 @@ export function createEchoProvider(name: string, script: Step[] = []) {
         attempts: [],
       };
     },
-    async *stream(request, context): AsyncIterable<StreamEvent> {
+    async *stream(request, context: CallContext): AsyncIterable<StreamEvent> {
       await run(request, context);
       yield { type: 'start', id: `${name}-${calls.length}`, provider: name, model: request.model };
       for (const piece of ['echo:', request.model]) {

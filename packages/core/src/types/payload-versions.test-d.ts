@@ -11,6 +11,7 @@ import type {
   EmbeddingResponse,
   EmbeddingResponseV1,
   FinishEvent,
+  ProviderCallOptionsV1,
   ProviderV1,
   StreamEvent,
   StreamEventV1,
@@ -28,7 +29,7 @@ describe('payload versions', () => {
   });
 
   it('pins the provider contract to the v1 payloads', () => {
-    expectTypeOf<ProviderV1['complete']>().parameters.toEqualTypeOf<[ChatRequestV1, CallContextV1]>();
+    expectTypeOf<ProviderV1['complete']>().parameters.toEqualTypeOf<[ChatRequestV1, ProviderCallOptionsV1]>();
     expectTypeOf<ProviderV1['complete']>().returns.toEqualTypeOf<Promise<ChatResponseV1>>();
     expectTypeOf<ProviderV1['stream']>().returns.toEqualTypeOf<AsyncIterable<StreamEventV1>>();
     expectTypeOf<NonNullable<ProviderV1['embed']>>().returns.toEqualTypeOf<Promise<EmbeddingResponseV1>>();
@@ -62,5 +63,23 @@ describe('payload versions', () => {
       'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other'
     >();
     expectTypeOf<CallContextV1['signal']>().toEqualTypeOf<AbortSignal>();
+  });
+
+  it('gives providers the narrow call options, and keeps providers written against the call context', () => {
+    expectTypeOf<CallContextV1>().toExtend<ProviderCallOptionsV1>();
+    expectTypeOf<keyof ProviderCallOptionsV1>().toEqualTypeOf<'signal' | 'events' | 'callId'>();
+    const legacy = {
+      specificationVersion: 'v1' as const,
+      name: 'legacy',
+      system: 'legacy',
+      capabilities: { streaming: true, tools: false, vision: false, jsonMode: false },
+      async complete(_request: ChatRequestV1, context: CallContextV1): Promise<ChatResponseV1> {
+        throw new Error(`not called: ${context.clock.now()}`);
+      },
+      async *stream(_request: ChatRequestV1, context: CallContextV1): AsyncIterable<StreamEventV1> {
+        yield { type: 'text-delta', text: context.logger === undefined ? '' : context.callId };
+      },
+    };
+    expectTypeOf(legacy).toExtend<ProviderV1>();
   });
 });

@@ -130,7 +130,7 @@ export function createScriptedProvider(options: ScriptedProviderOptions = {}): S
     starts: [],
     inFlight: 0,
     maxInFlight: 0,
-    async complete(request, context): Promise<ChatResponse> {
+    async complete(request, context: CallContext): Promise<ChatResponse> {
       const step = begin(request, context);
       try {
         await wait(step, context);
@@ -150,7 +150,7 @@ export function createScriptedProvider(options: ScriptedProviderOptions = {}): S
         provider.inFlight -= 1;
       }
     },
-    async *stream(request, context): AsyncIterable<StreamEvent> {
+    async *stream(request, context: CallContext): AsyncIterable<StreamEvent> {
       const step = begin(request, context);
       try {
         if (!latencyAfterStart) await wait(step, context);

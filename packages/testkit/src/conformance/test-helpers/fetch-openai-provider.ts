@@ -5,7 +5,6 @@
  * Not shipped: the real providers are `@bulwark/provider-openai` and friends.
  */
 import {
-  type CallContext,
   type ChatMessage,
   type ChatRequest,
   type ChatResponse,
@@ -14,6 +13,7 @@ import {
   type EmbeddingResponse,
   type FinishReason,
   linkSignals,
+  type ProviderCallOptions,
   type ProviderV1,
   type StreamEvent,
   type Usage,
@@ -170,7 +170,12 @@ interface ChatChunk {
 export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): ProviderV1 {
   const name = options.name ?? 'fetch-openai';
   const baseURL = options.baseURL.replace(/\/$/, '');
-  const post = (path: string, body: unknown, model: string, call: Pick<CallContext, 'signal' | 'events'>) =>
+  const post = (
+    path: string,
+    body: unknown,
+    model: string,
+    call: Pick<ProviderCallOptions, 'signal' | 'events'>,
+  ) =>
     postJson(
       {
         url: `${baseURL}${path}`,
@@ -183,14 +188,14 @@ export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): 
       call,
     );
 
-  async function complete(request: ChatRequest, context: CallContext): Promise<ChatResponse> {
+  async function complete(request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse> {
     const { response, meta } = await post(
       '/chat/completions',
       toWireBody(request, false),
       request.model,
-      context,
+      options,
     );
-    const text = await readText(response, context.signal, meta);
+    const text = await readText(response, options.signal, meta);
     const body = parseJson<ChatCompletion>(text, meta);
     const choice = body.choices?.[0];
     if (!choice) return invalidResponse(meta, 'no choices in the body', text);
@@ -209,11 +214,11 @@ export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): 
     });
   }
 
-  async function* stream(request: ChatRequest, context: CallContext): AsyncGenerator<StreamEvent> {
+  async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncGenerator<StreamEvent> {
     // Our own signal, so that a consumer who stops iterating aborts the request (and closes the socket).
-    const link = linkSignals(context.signal);
+    const link = linkSignals(options.signal);
     try {
-      const call = { signal: link.signal, events: context.events };
+      const call = { signal: link.signal, events: options.events };
       const { response, meta } = await post(
         '/chat/completions',
         toWireBody(request, true),
@@ -271,18 +276,18 @@ export function createFetchOpenAIProvider(options: FetchOpenAIProviderOptions): 
     }
   }
 
-  async function embed(request: EmbeddingRequest, context: CallContext): Promise<EmbeddingResponse> {
+  async function embed(request: EmbeddingRequest, options: ProviderCallOptions): Promise<EmbeddingResponse> {
     const { response, meta } = await post(
       '/embeddings',
       { model: request.model, input: request.input, encoding_format: 'float' },
       request.model,
-      context,
+      options,
     );
     const body = parseJson<{
       model: string;
       data: Array<{ embedding: number[] }>;
       usage: { prompt_tokens: number };
-    }>(await readText(response, context.signal, meta), meta);
+    }>(await readText(response, options.signal, meta), meta);
     return {
       model: body.model,
       embeddings: body.data.map((item) => item.embedding),
