@@ -1,16 +1,31 @@
 import {
   type ChatRequest,
+  type FilePart,
   type ImagePart,
   InvalidRequestError,
+  type PromptCacheControl,
+  type ReasoningBlock,
   type TextPart,
   type UserContentPart,
   validateChatRequest,
 } from '@bulwark/core';
 
-type TextBlock = { type: 'text'; text: string };
+type CacheControlParam = { type: 'ephemeral'; ttl?: '5m' | '1h' };
+type TextBlock = { type: 'text'; text: string; cache_control?: CacheControlParam };
 type ImageBlock = {
   type: 'image';
   source: { type: 'url'; url: string } | { type: 'base64'; media_type: string; data: string };
+  cache_control?: CacheControlParam;
+};
+type DocumentBlock = {
+  type: 'document';
+  source:
+    | { type: 'base64'; media_type: 'application/pdf'; data: string }
+    | { type: 'text'; media_type: 'text/plain'; data: string }
+    | { type: 'url'; url: string }
+    | { type: 'file'; file_id: string };
+  title?: string;
+  cache_control?: CacheControlParam;
 };
 type ToolUseBlock = { type: 'tool_use'; id: string; name: string; input: unknown };
 type ToolResultBlock = {
@@ -19,9 +34,18 @@ type ToolResultBlock = {
   content: string | TextBlock[];
   is_error?: boolean;
 };
+type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string };
 
 /** One content block this provider sends. */
-export type AnthropicBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock;
+export type AnthropicBlock =
+  | TextBlock
+  | ImageBlock
+  | DocumentBlock
+  | ToolUseBlock
+  | ToolResultBlock
+  | ThinkingBlock;
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';
@@ -39,6 +63,7 @@ export interface AnthropicMessagesBody {
     description?: string;
     input_schema: Record<string, unknown>;
     strict?: boolean;
+    cache_control?: CacheControlParam;
   }>;
   tool_choice?:
     | { type: 'auto'; disable_parallel_tool_use?: boolean }
@@ -50,6 +75,7 @@ export interface AnthropicMessagesBody {
   stop_sequences?: string[];
   metadata?: { user_id: string };
   output_config?: { format: { type: 'json_schema'; schema: Record<string, unknown> } };
+  thinking?: { type: 'enabled'; budget_tokens: number };
   stream?: boolean;
   [key: string]: unknown;
 }
@@ -71,11 +97,58 @@ function fail(field: string, message: string): never {
   throw new InvalidRequestError({ field, message: `Invalid request: ${field} ${message}` });
 }
 
+/** The thinking budget of a reasoning effort: low 1,024, medium 4,096, high 16,384 tokens. */
+export const thinkingBudgets = { minimal: 1024, low: 1024, medium: 4096, high: 16_384 } as const;
+
+function cacheControl(control: PromptCacheControl | undefined): { cache_control?: CacheControlParam } {
+  if (!control) return {};
+  return { cache_control: control.ttl ? { type: 'ephemeral', ttl: control.ttl } : { type: 'ephemeral' } };
+}
+
 function textBlocks(content: string | TextPart[]): TextBlock[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
   const blocks: TextBlock[] = [];
-  for (const part of content) if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+  for (const part of content) {
+    if (part.text !== '') blocks.push({ type: 'text', text: part.text, ...cacheControl(part.cacheControl) });
+  }
   return blocks;
+}
+
+/** Thinking blocks of a replayed assistant turn, verbatim: the API checks their signatures. */
+function thinkingBlocks(reasoning: ReasoningBlock[] | undefined, field: string): ThinkingBlock[] {
+  if (!reasoning) return [];
+  return reasoning.map((block, index) => {
+    if (block.type === 'redacted-reasoning') return { type: 'redacted_thinking', data: block.data };
+    if (block.signature === undefined) {
+      fail(
+        `${field}.reasoning[${index}].signature`,
+        'is required by Anthropic to replay a thinking block (reasoning from another provider cannot be replayed)',
+      );
+    }
+    return { type: 'thinking', thinking: block.text, signature: block.signature };
+  });
+}
+
+function documentBlock(part: FilePart, field: string): DocumentBlock {
+  const extra = {
+    ...(part.filename === undefined ? {} : { title: part.filename }),
+    ...cacheControl(part.cacheControl),
+  };
+  if (part.fileId !== undefined)
+    return { type: 'document', source: { type: 'file', file_id: part.fileId }, ...extra };
+  if (part.url !== undefined) return { type: 'document', source: { type: 'url', url: part.url }, ...extra };
+  if (part.mediaType === 'application/pdf') {
+    return {
+      type: 'document',
+      source: { type: 'base64', media_type: 'application/pdf', data: part.data! },
+      ...extra,
+    };
+  }
+  if (part.mediaType === 'text/plain') {
+    const text = Buffer.from(part.data!, 'base64').toString('utf8');
+    return { type: 'document', source: { type: 'text', media_type: 'text/plain', data: text }, ...extra };
+  }
+  return fail(`${field}.mediaType`, 'must be application/pdf or text/plain for an Anthropic document');
 }
 
 function imageBlock(part: ImagePart, field: string): ImageBlock {
@@ -83,7 +156,11 @@ function imageBlock(part: ImagePart, field: string): ImageBlock {
     if (!imageMediaTypes.has(part.mediaType ?? '')) {
       fail(`${field}.mediaType`, 'must be one of image/jpeg, image/png, image/gif, image/webp for Anthropic');
     }
-    return { type: 'image', source: { type: 'base64', media_type: part.mediaType!, data: part.data } };
+    return {
+      type: 'image',
+      source: { type: 'base64', media_type: part.mediaType!, data: part.data },
+      ...cacheControl(part.cacheControl),
+    };
   }
   const url = part.url!;
   if (url.startsWith('data:')) {
@@ -92,17 +169,22 @@ function imageBlock(part: ImagePart, field: string): ImageBlock {
     if (!imageMediaTypes.has(match[1]!)) {
       fail(`${field}.url`, 'must hold an image/jpeg, image/png, image/gif or image/webp image for Anthropic');
     }
-    return { type: 'image', source: { type: 'base64', media_type: match[1]!, data: match[2]! } };
+    return {
+      type: 'image',
+      source: { type: 'base64', media_type: match[1]!, data: match[2]! },
+      ...cacheControl(part.cacheControl),
+    };
   }
-  return { type: 'image', source: { type: 'url', url } };
+  return { type: 'image', source: { type: 'url', url }, ...cacheControl(part.cacheControl) };
 }
 
 function userBlocks(content: string | UserContentPart[], field: string): AnthropicBlock[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
   return content.map((part, index): AnthropicBlock => {
-    if (part.type === 'text') return { type: 'text', text: part.text };
+    if (part.type === 'text') return { type: 'text', text: part.text, ...cacheControl(part.cacheControl) };
     if (part.type === 'image') return imageBlock(part, `${field}[${index}]`);
-    return fail(`${field}[${index}].type`, 'must be one of "text", "image"');
+    if (part.type === 'file') return documentBlock(part, `${field}[${index}]`);
+    return fail(`${field}[${index}].type`, 'must be one of "text", "image", "file"');
   });
 }
 
@@ -115,7 +197,10 @@ function push(messages: AnthropicMessage[], role: 'user' | 'assistant', blocks: 
 
 /**
  * Validates the normalized request (typed error naming the field) and maps it to a Messages API body.
- * System messages (wherever they sit) become the system prompt; tool results become `tool_result`
+ * System messages (wherever they sit) become the system prompt (a string stays a string, parts stay
+ * blocks with their `cache_control`); replayed reasoning goes back as `thinking` / `redacted_thinking`
+ * blocks, signatures verbatim; `reasoning` becomes `thinking.budget_tokens`; file parts become
+ * `document` blocks; tool results become `tool_result`
  * blocks of a user turn; consecutive turns of one role are merged, as the API requires. `seed` has no
  * Anthropic equivalent and is not sent; of `metadata` only `user_id` is sent (the only key the API
  * takes). `providerOptions.anthropic` and `providerOptions[<instance name>]` are merged in last.
@@ -127,18 +212,22 @@ export function toAnthropicBody(
 ): AnthropicMessagesBody {
   validateChatRequest(request);
   const system: TextBlock[] = [];
+  // A system prompt sent as blocks stays blocks (their cache breakpoints with them).
+  let systemAsBlocks = false;
   const messages: AnthropicMessage[] = [];
   request.messages.forEach((message, index) => {
     const field = `messages[${index}]`;
     switch (message.role) {
       case 'system':
+        if (typeof message.content !== 'string') systemAsBlocks = true;
         system.push(...textBlocks(message.content));
         break;
       case 'user':
         push(messages, 'user', userBlocks(message.content, `${field}.content`));
         break;
       case 'assistant': {
-        const blocks: AnthropicBlock[] = message.content ? textBlocks(message.content) : [];
+        const blocks: AnthropicBlock[] = thinkingBlocks(message.reasoning, field);
+        if (message.content) blocks.push(...textBlocks(message.content));
         message.toolCalls?.forEach((call, callIndex) => {
           let input: unknown = {};
           if (call.arguments.trim() !== '') {
@@ -176,8 +265,8 @@ export function toAnthropicBody(
     messages,
   };
   if (request.responseFormat?.type === 'json') system.push({ type: 'text', text: jsonInstruction });
-  if (system.length === 1) body.system = system[0]!.text;
-  else if (system.length > 1) body.system = system;
+  if (system.length === 1 && !systemAsBlocks) body.system = system[0]!.text;
+  else if (system.length > 0) body.system = system;
   if (request.tools && request.tools.length > 0) {
     body.tools = request.tools.map((tool, index) => {
       if (tool.parameters.type !== 'object') {
@@ -191,6 +280,7 @@ export function toAnthropicBody(
         ...(tool.description === undefined ? {} : { description: tool.description }),
         input_schema: tool.parameters,
         ...(tool.strict === undefined ? {} : { strict: tool.strict }),
+        ...cacheControl(tool.cacheControl),
       };
     });
   }
@@ -205,10 +295,24 @@ export function toAnthropicBody(
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop !== undefined) body.stop_sequences = request.stop;
-  const userId = request.metadata?.user_id ?? request.metadata?.userId;
+  const userId = request.user ?? request.metadata?.user_id ?? request.metadata?.userId;
   if (userId !== undefined) body.metadata = { user_id: userId };
   if (request.responseFormat?.type === 'json_schema') {
     body.output_config = { format: { type: 'json_schema', schema: request.responseFormat.schema } };
+  }
+  const reasoning = request.reasoning;
+  if (reasoning && (reasoning.budgetTokens !== undefined || reasoning.effort !== undefined)) {
+    let budget = reasoning.budgetTokens ?? thinkingBudgets[reasoning.effort!];
+    // The budget counts against max_tokens and must stay below it (OpenAI's max_completion_tokens also
+    // bounds reasoning and answer together).
+    if (budget >= body.max_tokens) budget = body.max_tokens - 1;
+    if (budget < 1024) {
+      fail(
+        request.maxTokens === undefined ? 'reasoning' : 'maxTokens',
+        'must leave room for a thinking budget of at least 1024 tokens for Anthropic (max tokens above 1024)',
+      );
+    }
+    body.thinking = { type: 'enabled', budget_tokens: budget };
   }
   if (stream) body.stream = true;
   const extra = request.providerOptions;

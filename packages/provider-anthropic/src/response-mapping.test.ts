@@ -38,6 +38,7 @@ describe('parseAnthropicMessage', () => {
       text: 'Let me check.',
       toolCalls: [{ id: 'toolu_1', name: 'lookup', arguments: '{"q":"x"}' }],
       finishReason: 'tool_calls',
+      reasoning: [{ type: 'reasoning', text: 'hmm', signature: 's' }],
       usage: {
         inputTokens: 115,
         outputTokens: 7,

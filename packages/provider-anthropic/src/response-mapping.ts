@@ -1,4 +1,4 @@
-import type { ChatResponse, FinishReason, StreamEvent, ToolCall, Usage } from '@bulwark/core';
+import type { ChatResponse, FinishReason, ReasoningBlock, StreamEvent, ToolCall, Usage } from '@bulwark/core';
 import {
   type AnswerMeta,
   chatResponse,
@@ -14,6 +14,7 @@ export interface AnthropicUsage {
   output_tokens?: number | null;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number | null } | null;
 }
 
 /** One event of a streamed message (the fields Bulwark reads). */
@@ -21,8 +22,24 @@ export interface AnthropicStreamEvent {
   type: string;
   index?: number;
   message?: { id?: string; model?: string; usage?: AnthropicUsage; stop_reason?: string | null };
-  content_block?: { type?: string; id?: string; name?: string; text?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  content_block?: {
+    type?: string;
+    id?: string;
+    name?: string;
+    text?: string;
+    thinking?: string;
+    signature?: string;
+    data?: string;
+  };
+  delta?: {
+    type?: string;
+    text?: string;
+    partial_json?: string;
+    thinking?: string;
+    signature?: string;
+    stop_reason?: string | null;
+    stop_sequence?: string | null;
+  };
   usage?: AnthropicUsage;
 }
 
@@ -57,6 +74,8 @@ export function mapUsage(usage: AnthropicUsage | null | undefined): Usage | unde
   const mapped: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
   if (typeof usage.cache_read_input_tokens === 'number') mapped.cachedInputTokens = read;
   if (typeof usage.cache_creation_input_tokens === 'number') mapped.cacheWriteTokens = write;
+  const thinking = usage.output_tokens_details?.thinking_tokens;
+  if (typeof thinking === 'number') mapped.reasoningTokens = thinking;
   return mapped;
 }
 
@@ -88,6 +107,7 @@ export function parseAnthropicMessage(text: string, meta: AnswerMeta & { status?
   }
   let joined = '';
   const toolCalls: ToolCall[] = [];
+  const reasoning: ReasoningBlock[] = [];
   for (const block of body.content) {
     if (!isRecord(block)) invalidResponse(meta, 'a content block is not an object', text);
     if (block.type === 'text') {
@@ -102,10 +122,16 @@ export function parseAnthropicMessage(text: string, meta: AnswerMeta & { status?
         name: block.name,
         arguments: JSON.stringify(block.input ?? {}),
       });
+    } else if (block.type === 'thinking' && typeof block.thinking === 'string') {
+      const kept: ReasoningBlock = { type: 'reasoning', text: block.thinking };
+      if (typeof block.signature === 'string') kept.signature = block.signature;
+      reasoning.push(kept);
+    } else if (block.type === 'redacted_thinking' && typeof block.data === 'string') {
+      reasoning.push({ type: 'redacted-reasoning', data: block.data });
     }
   }
   const usage = mapUsage(body.usage as AnthropicUsage | undefined);
-  return chatResponse(meta, {
+  const response = chatResponse(meta, {
     id: typeof body.id === 'string' ? body.id : '',
     model: typeof body.model === 'string' ? body.model : meta.model,
     text: joined,
@@ -113,6 +139,9 @@ export function parseAnthropicMessage(text: string, meta: AnswerMeta & { status?
     finishReason: mapStopReason(body.stop_reason as string | undefined),
     ...(usage === undefined ? {} : { usage }),
   });
+  if (reasoning.length > 0) response.reasoning = reasoning;
+  if (typeof body.stop_sequence === 'string') response.stopSequence = body.stop_sequence;
+  return response;
 }
 
 interface ToolBlockState {
@@ -123,13 +152,14 @@ interface ToolBlockState {
 /**
  * Turns Messages API stream events into Bulwark stream events: `message_start` → `start`, text and
  * `input_json_delta` deltas → `text-delta` / `tool-call-delta` (tool calls numbered 0, 1, … in block
- * order), `message_delta` → usage and stop reason, `message_stop` → `usage` then `finish`.
+ * order), thinking and signature deltas and redacted thinking blocks → `reasoning-delta`, `message_delta` → usage and stop reason, `message_stop` → `usage` then `finish`.
  */
 export class AnthropicEventMapper {
   private readonly toolBlocks = new Map<number, ToolBlockState>();
   private toolCount = 0;
   private usage: AnthropicUsage = {};
   private stopReason: string | null | undefined;
+  private stopSequence: string | undefined;
   private started = false;
   private stopped = false;
 
@@ -170,6 +200,14 @@ export class AnthropicEventMapper {
           });
         } else if (block?.type === 'text' && typeof block.text === 'string' && block.text !== '') {
           out.push({ type: 'text-delta', text: block.text });
+        } else if (block?.type === 'redacted_thinking' && typeof block.data === 'string') {
+          out.push({ type: 'reasoning-delta', redacted: block.data });
+        } else if (
+          block?.type === 'thinking' &&
+          typeof block.thinking === 'string' &&
+          block.thinking !== ''
+        ) {
+          out.push({ type: 'reasoning-delta', text: block.thinking });
         }
         break;
       }
@@ -177,6 +215,10 @@ export class AnthropicEventMapper {
         const delta = event.delta;
         if (delta?.type === 'text_delta' && typeof delta.text === 'string' && delta.text !== '') {
           out.push({ type: 'text-delta', text: delta.text });
+        } else if (delta?.type === 'thinking_delta' && typeof delta.thinking === 'string') {
+          if (delta.thinking !== '') out.push({ type: 'reasoning-delta', text: delta.thinking });
+        } else if (delta?.type === 'signature_delta' && typeof delta.signature === 'string') {
+          out.push({ type: 'reasoning-delta', signature: delta.signature });
         } else if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
           const state = typeof event.index === 'number' ? this.toolBlocks.get(event.index) : undefined;
           if (state && delta.partial_json !== '') {
@@ -197,13 +239,16 @@ export class AnthropicEventMapper {
       }
       case 'message_delta':
         if (event.delta && 'stop_reason' in event.delta) this.stopReason = event.delta.stop_reason;
+        if (typeof event.delta?.stop_sequence === 'string') this.stopSequence = event.delta.stop_sequence;
         if (event.usage) Object.assign(this.usage, withoutNulls(event.usage));
         break;
       case 'message_stop': {
         this.stopped = true;
         const usage = mapUsage(this.usage);
         if (usage) out.push({ type: 'usage', usage });
-        out.push({ type: 'finish', finishReason: mapStopReason(this.stopReason) });
+        const finish: StreamEvent = { type: 'finish', finishReason: mapStopReason(this.stopReason) };
+        if (this.stopSequence !== undefined) finish.stopSequence = this.stopSequence;
+        out.push(finish);
         break;
       }
     }
@@ -214,7 +259,9 @@ function withoutNulls(usage: AnthropicUsage): AnthropicUsage {
   const result: AnthropicUsage = {};
   for (const key of Object.keys(usage) as Array<keyof AnthropicUsage>) {
     const value = usage[key];
-    if (typeof value === 'number') result[key] = value;
+    if (typeof value === 'number') (result as Record<string, number>)[key] = value;
   }
+  const details = usage.output_tokens_details;
+  if (details && typeof details.thinking_tokens === 'number') result.output_tokens_details = details;
   return result;
 }
