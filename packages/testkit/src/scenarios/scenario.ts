@@ -1,7 +1,6 @@
 import {
   type BulwarkEventMap,
   type ChatRequest,
-  type Clock,
   createBulwark,
   createEventBus,
   createVirtualClock,
@@ -11,6 +10,7 @@ import {
   type ProviderV1,
   type StreamEvent,
   type Target,
+  type VirtualClock,
 } from '@bulwark/core';
 
 /** A request for the alias `smart` (the one every scenario configures) with one user message. */
@@ -42,9 +42,10 @@ export interface ScenarioLogEntry {
  * the scenario's `clock`. (Testkit takes the factory rather than importing a provider package, so the
  * provider packages' own tests can use testkit without a dependency cycle.)
  */
-export function createScenario<Options extends { name?: string; clock?: Clock }, P extends ProviderV1>(
-  createProvider: (options: Options) => P,
-) {
+export function createScenario<
+  Factory extends (options: { name: string; clock: VirtualClock }) => ProviderV1,
+>(createProvider: Factory) {
+  type Options = Omit<NonNullable<Parameters<Factory>[0]>, 'clock' | 'name'>;
   /**
    * A Bulwark client on a virtual clock with the given providers (alias `smart` tries them in order,
    * unless `options.alias` says otherwise) and a log of every event.
@@ -58,9 +59,9 @@ export function createScenario<Options extends { name?: string; clock?: Clock },
   ) {
     const clock = createVirtualClock(options.start ?? 0);
     const events = createEventBus();
-    const mocks: Record<string, P> = {};
+    const mocks: Record<string, ReturnType<Factory>> = {};
     for (const [name, config] of Object.entries(providers))
-      mocks[name] = createProvider({ ...config, name, clock } as unknown as Options);
+      mocks[name] = createProvider({ ...config, name, clock }) as ReturnType<Factory>;
     const alias =
       options.alias ?? Object.keys(providers).map((name) => ({ provider: name, model: `${name}-model` }));
     const bulwark = createBulwark({ providers: mocks, models: { smart: alias }, middleware, clock, events });
