@@ -42,6 +42,7 @@ export type {
   FakeUpstream,
   FakeUpstreamOptions,
   FakeUsage,
+  RawBehavior,
   RecordedRequest,
   ReplyBehavior,
   RequestFormat,

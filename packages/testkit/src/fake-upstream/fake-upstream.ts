@@ -384,6 +384,20 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
             : '{\n  "id": "chatcmpl-broken",\n  "object": "chat.completion",\n  "choices": [\n    {\n      "index": 0,\n      "message": {\n        "role": "assist';
         return sendJson(exchange, status, truncated);
       }
+      case 'raw': {
+        if (behavior.frames === undefined)
+          return sendJson(exchange, behavior.status ?? 200, behavior.body ?? '', behavior.headers);
+        startStream(exchange, behavior.headers);
+        for (const [index, frame] of behavior.frames.entries()) {
+          if (index === behavior.cutAfterFrames) {
+            exchange.response.destroy();
+            return;
+          }
+          await writeFrame(exchange, frame);
+        }
+        exchange.response.end();
+        return;
+      }
       case 'cut':
       case 'stall':
       case 'stream-error': {

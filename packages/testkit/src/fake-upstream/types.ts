@@ -86,7 +86,27 @@ export type FakeBehavior =
    * Streams `afterChunks` SSE events, then an in-stream error event (Anthropic `event: error`, OpenAI a
    * `data: {"error":…}` chunk) and ends. Default error: `overloaded_error` / `Overloaded`.
    */
-  | { kind: 'stream-error'; afterChunks: number; error?: { type: string; message: string } };
+  | { kind: 'stream-error'; afterChunks: number; error?: { type: string; message: string } }
+  | RawBehavior;
+
+/**
+ * A canned answer sent byte for byte, in any shape the real APIs use (thinking with signatures,
+ * unknown event types, logprobs…): `body` for a JSON answer, or `frames` (each a whole SSE frame, its
+ * blank line included) for a stream. `cutAfterFrames` destroys the socket after that many frames.
+ */
+export interface RawBehavior {
+  kind: 'raw';
+  /** HTTP status. Default 200. */
+  status?: number;
+  /** Extra response headers (e.g. `x-request-id`). */
+  headers?: Record<string, string>;
+  /** The JSON body as text (answers a request with or without `stream`). */
+  body?: string;
+  /** SSE frames, sent in order with `content-type: text/event-stream`. */
+  frames?: string[];
+  /** Destroy the socket after this many frames (a cut stream). */
+  cutAfterFrames?: number;
+}
 
 /** Requests and tokens per minute for the fake upstream's token buckets. */
 export interface FakeRateLimit {

@@ -94,10 +94,19 @@ export function validateBehavior(behavior: FakeBehavior, path = 'behavior'): voi
         fail(`${path}.error`, 'must be { type: string; message: string }');
       }
       return;
+    case 'raw':
+      if ((behavior.body === undefined) === (behavior.frames === undefined))
+        fail(path, 'needs exactly one of `body` (a JSON answer) or `frames` (SSE frames)');
+      if (behavior.frames !== undefined && !behavior.frames.every((frame) => typeof frame === 'string'))
+        fail(`${path}.frames`, 'must be an array of strings');
+      if (behavior.cutAfterFrames !== undefined)
+        checkCount(behavior.cutAfterFrames, `${path}.cutAfterFrames`);
+      checkHeaders(behavior.headers, `${path}.headers`);
+      return;
     default:
       fail(
         `${path}.kind`,
-        `unknown kind ${JSON.stringify((behavior as { kind?: unknown }).kind)}; expected reply, status, delay, hang, reset, malformed, cut, stall or stream-error`,
+        `unknown kind ${JSON.stringify((behavior as { kind?: unknown }).kind)}; expected reply, status, delay, hang, reset, malformed, cut, stall, stream-error or raw`,
       );
   }
 }
