@@ -1,15 +1,11 @@
 import type { BulwarkError } from '@bulwark/core';
 import {
-  abortReason,
   createSdkErrorMapper,
   type ErrorScope,
-  errorFromHttpResponse,
+  errorFromSdkAnswer,
   type HeaderSource,
 } from '@bulwark/provider-utils';
 import { parseAnthropicRateLimit } from './rate-limit-headers.js';
-
-export type { ErrorScope };
-export { abortReason };
 
 const statusByType: Record<string, number> = {
   invalid_request_error: 400,
@@ -47,21 +43,11 @@ export function errorFromAnthropicAnswer(input: {
     type?: unknown;
     message?: unknown;
   };
-  const message = typeof detail.message === 'string' ? detail.message : input.text;
-  const type = typeof detail.type === 'string' ? detail.type : undefined;
-  const raw = input.body !== undefined ? JSON.stringify(input.body) : input.text;
-  const rateLimit = input.status === 429 ? parseAnthropicRateLimit(input.headers) : undefined;
-  return errorFromHttpResponse({
-    status: input.status,
-    ...(raw === undefined ? {} : { body: raw }),
-    ...(message === undefined ? {} : { message }),
-    ...(type === undefined ? {} : { errorType: type }),
-    headers: input.headers,
-    ...(rateLimit === undefined ? {} : { rateLimit }),
-    provider: input.provider,
-    model: input.model,
-    ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
-    ...(input.cause === undefined ? {} : { cause: input.cause }),
+  return errorFromSdkAnswer(input, {
+    ...(typeof detail.message === 'string' ? { message: detail.message } : {}),
+    ...(typeof detail.type === 'string' ? { errorType: detail.type } : {}),
+    ...(input.body === undefined ? {} : { rawBody: JSON.stringify(input.body) }),
+    ...(input.status === 429 ? { rateLimit: parseAnthropicRateLimit(input.headers) } : {}),
   });
 }
 

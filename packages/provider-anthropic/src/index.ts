@@ -1,11 +1,8 @@
+/** Re-exported from `@bulwark/provider-utils`, where it moved. */
+export { abortReason } from '@bulwark/provider-utils';
 export type { AnthropicProviderOptions } from './anthropic-provider.js';
 export { createAnthropicProvider, DEFAULT_MAX_TOKENS } from './anthropic-provider.js';
-export {
-  abortReason,
-  errorFromAnthropicAnswer,
-  mapAnthropicError,
-  statusForErrorType,
-} from './error-mapping.js';
+export { errorFromAnthropicAnswer, mapAnthropicError, statusForErrorType } from './error-mapping.js';
 export type { AnthropicProviderConfig } from './plugin.js';
 export { anthropicConfigSchema, plugin } from './plugin.js';
 export { parseAnthropicRateLimit, parseResetTime } from './rate-limit-headers.js';

@@ -1,15 +1,11 @@
 import { type BulwarkError, OverloadedError } from '@bulwark/core';
 import {
-  abortReason,
   createSdkErrorMapper,
   type ErrorScope,
-  errorFromHttpResponse,
+  errorFromSdkAnswer,
   type HeaderSource,
 } from '@bulwark/provider-utils';
 import { parseOpenAIRateLimit } from './rate-limit-headers.js';
-
-export type { ErrorScope };
-export { abortReason };
 
 const overloadedPattern = /overloaded|over capacity/i;
 
@@ -45,21 +41,12 @@ export function errorFromOpenAIAnswer(input: {
     code?: unknown;
   };
   const message = typeof detail.message === 'string' ? detail.message : input.text;
-  const code = typeof detail.code === 'string' ? detail.code : undefined;
   const type = typeof detail.type === 'string' ? detail.type : undefined;
-  const body = input.error !== undefined ? JSON.stringify({ error: input.error }) : input.text;
-  const rateLimit = input.status === 429 ? parseOpenAIRateLimit(input.headers) : undefined;
-  const mapped = errorFromHttpResponse({
-    status: input.status,
-    ...(body === undefined ? {} : { body }),
-    ...(message === undefined ? {} : { message }),
-    errorType: [code, type].filter(Boolean).join(' '),
-    headers: input.headers,
-    ...(rateLimit === undefined ? {} : { rateLimit }),
-    provider: input.provider,
-    model: input.model,
-    ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
-    ...(input.cause === undefined ? {} : { cause: input.cause }),
+  const mapped = errorFromSdkAnswer(input, {
+    message,
+    errorType: [detail.code, type].filter((value) => typeof value === 'string').join(' '),
+    ...(input.error === undefined ? {} : { rawBody: JSON.stringify({ error: input.error }) }),
+    ...(input.status === 429 ? { rateLimit: parseOpenAIRateLimit(input.headers) } : {}),
   });
   if (mapped.code === 'server_error' && overloadedPattern.test(`${type ?? ''} ${message ?? ''}`)) {
     return new OverloadedError({

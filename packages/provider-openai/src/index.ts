@@ -1,4 +1,6 @@
-export { abortReason, errorFromOpenAIAnswer, mapOpenAIError, statusForErrorType } from './error-mapping.js';
+/** Re-exported from `@bulwark/provider-utils`, where it moved. */
+export { abortReason } from '@bulwark/provider-utils';
+export { errorFromOpenAIAnswer, mapOpenAIError, statusForErrorType } from './error-mapping.js';
 export type { OpenAIProviderOptions } from './openai-provider.js';
 export { createOpenAIProvider, parseEmbeddings } from './openai-provider.js';
 export type { OpenAIProviderConfig } from './plugin.js';

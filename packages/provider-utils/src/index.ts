@@ -28,5 +28,5 @@ export type {
   StreamMapper,
 } from './sdk-caller.js';
 export { createSdkCaller } from './sdk-caller.js';
-export type { ErrorScope, SdkErrorAnswer, SdkErrorMapping } from './sdk-errors.js';
-export { abortReason, createSdkErrorMapper } from './sdk-errors.js';
+export type { AnswerErrorDetail, ErrorScope, SdkErrorAnswer, SdkErrorMapping } from './sdk-errors.js';
+export { abortReason, createSdkErrorMapper, errorFromSdkAnswer } from './sdk-errors.js';

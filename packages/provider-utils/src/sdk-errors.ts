@@ -3,10 +3,12 @@ import {
   BulwarkError,
   ConnectionError,
   InvalidResponseError,
+  type RateLimitInfo,
   redactSecrets,
   TimeoutError,
 } from '@bulwark/core';
 import type { HeaderSource } from './headers.js';
+import { errorFromHttpResponse } from './http-errors.js';
 import { describeErrorChain, isConnectionFailure } from './network-errors.js';
 
 /** Who failed, for the error's fields. */
@@ -134,4 +136,37 @@ export function createSdkErrorMapper(
     const message = error instanceof Error ? error.message : String(error);
     return new BulwarkError('unknown', { ...base, message: redactSecrets(message) });
   };
+}
+
+/** What a provider read from an answer's error payload, for {@link errorFromSdkAnswer}. */
+export interface AnswerErrorDetail {
+  /** The provider's message (default: the answer's text). */
+  message?: string | undefined;
+  /** The provider's error type or code (`rate_limit_error`, `context_length_exceeded`…). */
+  errorType?: string | undefined;
+  /** The body as text, kept redacted on the error (default: the answer's text). */
+  rawBody?: string | undefined;
+  /** The answer's rate-limit headers, for the wait of a 429 without `retry-after`. */
+  rateLimit?: RateLimitInfo | undefined;
+}
+
+/** {@link errorFromHttpResponse} for an answer as the SDK error mapper hands it over, with the provider's reading of its payload. */
+export function errorFromSdkAnswer(
+  answer: Omit<SdkErrorAnswer, 'body'>,
+  detail: AnswerErrorDetail,
+): BulwarkError {
+  const message = detail.message ?? answer.text;
+  const rawBody = detail.rawBody ?? answer.text;
+  return errorFromHttpResponse({
+    status: answer.status,
+    ...(rawBody === undefined ? {} : { body: rawBody }),
+    ...(message === undefined ? {} : { message }),
+    ...(detail.errorType ? { errorType: detail.errorType } : {}),
+    ...(answer.headers === undefined ? {} : { headers: answer.headers }),
+    ...(detail.rateLimit === undefined ? {} : { rateLimit: detail.rateLimit }),
+    provider: answer.provider,
+    model: answer.model,
+    ...(answer.requestId === undefined ? {} : { requestId: answer.requestId }),
+    ...(answer.cause === undefined ? {} : { cause: answer.cause }),
+  });
 }
