@@ -11,6 +11,7 @@ import {
   validateConfig,
 } from '@bulwark/core';
 import { createMockProvider, type MockProvider } from '@bulwark/provider-mock';
+import { createTestCallContext } from '@bulwark/testkit';
 import { describe, expect, it } from 'vitest';
 import { type BudgetOptions, createBudget } from './budget.js';
 import type { BudgetExceededEvent } from './events.js';
@@ -237,17 +238,10 @@ describe('createBudget', () => {
       budgets: [{ scope: 'global', window: 'day', limitUsd: 1 }],
       targetsOf: (model) => (model === 'house' ? [{ provider: 'main', model: 'priced-model' }] : undefined),
     });
-    const context = {
-      callId: 'c1',
-      signal: new AbortController().signal,
+    const context = createTestCallContext({
       clock: createVirtualClock(Date.UTC(2025, 0, 15)),
       logger: captureLogger(),
-      events: createEventBus(),
-      metadata: {},
-      stream: false,
-      trail: [],
-      state: new Map(),
-    };
+    });
     const answer = { text: 'ok', usage: exactUsage, provider: 'main', model: 'priced-model' } as never;
     await expect(budget.complete!({ ...request, model: 'house' }, context, async () => answer)).resolves.toBe(
       answer,

@@ -3,6 +3,7 @@ import {
   type Clock,
   createEventBus,
   type EventBus,
+  type Logger,
   silentLogger,
   systemClock,
 } from '@bulwark/core';
@@ -19,6 +20,8 @@ export interface TestCallContextOptions {
   clock?: Clock;
   /** Default: a fresh event bus. */
   events?: EventBus;
+  /** Default: a logger that drops everything. */
+  logger?: Logger;
 }
 
 let counter = 0;
@@ -30,7 +33,7 @@ export function createTestCallContext(options: TestCallContextOptions = {}): Cal
     callId: `test-call-${counter}`,
     signal: options.signal ?? new AbortController().signal,
     clock: options.clock ?? systemClock,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     events: options.events ?? createEventBus(),
     metadata: {},
     stream: options.stream ?? false,
