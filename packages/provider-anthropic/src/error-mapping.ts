@@ -3,7 +3,7 @@ import {
   createSdkErrorMapper,
   type ErrorScope,
   errorFromSdkAnswer,
-  type HeaderSource,
+  type SdkErrorAnswer,
 } from '@bulwark/provider-utils';
 import { parseAnthropicRateLimit } from './rate-limit-headers.js';
 
@@ -25,19 +25,12 @@ export function statusForErrorType(type: string | undefined): number {
   return (type && statusByType[type]) || 500;
 }
 
-/** Maps an HTTP error answer (status, parsed body, headers) to the taxonomy, refined for Anthropic. */
-export function errorFromAnthropicAnswer(input: {
-  status: number;
-  /** The parsed body (`{ type: 'error', error: { type, message } }`), when it was JSON. */
-  body?: unknown;
-  /** The body text when it was not JSON. */
-  text?: string;
-  headers?: HeaderSource;
-  requestId?: string;
-  provider: string;
-  model: string;
-  cause?: unknown;
-}): BulwarkError {
+/**
+ * Maps an HTTP error answer (status, parsed body, headers) to the taxonomy, refined for Anthropic.
+ * `body` is the parsed body (`{ type: 'error', error: { type, message } }`) when it was JSON, `text`
+ * the body otherwise.
+ */
+export function errorFromAnthropicAnswer(input: SdkErrorAnswer): BulwarkError {
   const inner = (input.body as { error?: unknown } | undefined)?.error;
   const detail = (typeof inner === 'object' && inner !== null ? inner : {}) as {
     type?: unknown;

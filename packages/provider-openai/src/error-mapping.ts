@@ -3,7 +3,7 @@ import {
   createSdkErrorMapper,
   type ErrorScope,
   errorFromSdkAnswer,
-  type HeaderSource,
+  type SdkErrorAnswer,
 } from '@bulwark/provider-utils';
 import { parseOpenAIRateLimit } from './rate-limit-headers.js';
 
@@ -23,18 +23,12 @@ export function statusForErrorType(type: string | undefined): number {
 }
 
 /** Maps an HTTP error answer (status, parsed body, headers) to the taxonomy, refined for OpenAI. */
-export function errorFromOpenAIAnswer(input: {
-  status: number;
-  /** The `error` object of the body (`{ message, type, param, code }`), when it was JSON. */
-  error?: unknown;
-  /** The body text when it was not JSON. */
-  text?: string;
-  headers?: HeaderSource;
-  requestId?: string;
-  provider: string;
-  model: string;
-  cause?: unknown;
-}): BulwarkError {
+export function errorFromOpenAIAnswer(
+  input: Omit<SdkErrorAnswer, 'body'> & {
+    /** The `error` object of the body (`{ message, type, param, code }`), when it was JSON. */
+    error?: unknown;
+  },
+): BulwarkError {
   const detail = (typeof input.error === 'object' && input.error !== null ? input.error : {}) as {
     message?: unknown;
     type?: unknown;
