@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ProviderCapabilities, ProviderV1 } from '@bulwark/core';
 import {
   checkPositiveInteger,
+  createPassthrough,
   createSdkCaller,
   createSdkClient,
   type SdkProviderOptions,
@@ -14,6 +15,7 @@ import {
   type AnthropicStreamEvent,
   parseAnthropicMessage,
 } from './response-mapping.js';
+import { AnthropicFrameTap, tapAnthropicJson } from './wire-passthrough.js';
 
 /** `max_tokens` sent when a request sets no `maxTokens` (the Messages API requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -104,6 +106,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
         },
       );
     },
+    passthrough: createPassthrough({
+      format: 'anthropic-messages',
+      provider: name,
+      caller,
+      requestIdHeader: 'request-id',
+      send: (body, headers, stream, requestOptions) =>
+        client.post('/v1/messages', { body, headers, stream, ...requestOptions }).asResponse(),
+      tapJson: tapAnthropicJson,
+      tapStream: () => new AnthropicFrameTap(name),
+      endedEarly: 'the stream ended before message_stop',
+    }),
     close,
   };
   if (options.models) (provider as { models?: readonly string[] }).models = [...options.models];

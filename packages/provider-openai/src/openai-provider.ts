@@ -9,6 +9,7 @@ import {
 } from '@bulwark/core';
 import {
   checkPositiveInteger,
+  createPassthrough,
   createSdkCaller,
   createSdkClient,
   type SdkProviderOptions,
@@ -18,6 +19,7 @@ import { mapOpenAIError } from './error-mapping.js';
 import { parseOpenAIRateLimit } from './rate-limit-headers.js';
 import { type OpenAIMappingOptions, toOpenAIChatBody } from './request-mapping.js';
 import { type OpenAIChunk, OpenAIChunkMapper, parseOpenAIChatResponse } from './response-mapping.js';
+import { callerAskedForUsage, OpenAIFrameTap, tapOpenAIJson, withStreamUsage } from './wire-passthrough.js';
 
 /** Options of {@link createOpenAIProvider}. */
 export interface OpenAIProviderOptions extends SdkProviderOptions<OpenAI> {
@@ -175,6 +177,19 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
       );
       return parseEmbeddings(text, name, request.model, meta.status);
     },
+    passthrough: createPassthrough({
+      format: 'openai-chat',
+      provider: name,
+      caller,
+      requestIdHeader: 'x-request-id',
+      send: (body, headers, stream, requestOptions) =>
+        client.post('/chat/completions', { body, headers, stream, ...requestOptions }).asResponse(),
+      prepare: (body, stream) => (stream && mapping.includeUsage ? withStreamUsage(body) : body),
+      tapJson: tapOpenAIJson,
+      tapStream: (sent, asked) =>
+        new OpenAIFrameTap(callerAskedForUsage(sent) && !callerAskedForUsage(asked)),
+      endedEarly: 'the stream ended before the provider said why generation stopped',
+    }),
     close,
   };
   if (options.models) (provider as { models?: readonly string[] }).models = [...options.models];

@@ -5,6 +5,13 @@ export { errorFromHttpResponse } from './http-errors.js';
 export { describeErrorChain, isConnectionFailure } from './network-errors.js';
 export type { NodeFetch, NodeFetchOptions } from './node-fetch.js';
 export { createNodeFetch } from './node-fetch.js';
+export type { FrameTap, PassthroughOptions, SseFrame } from './passthrough.js';
+export {
+  createPassthrough,
+  credentialHeaderNames,
+  passthroughHeaders,
+  splitSseFrames,
+} from './passthrough.js';
 export type { PostJsonOptions } from './post-json.js';
 export { postJson, readText, sseData, transportError } from './post-json.js';
 export { capabilitiesConfigSchema, sdkProviderConfigShape } from './provider-config.js';

@@ -115,6 +115,19 @@ export function createSdkCaller(options: SdkCallerOptions) {
     scopeOf,
 
     /**
+     * Sends a request and returns the raw answer (`.asResponse()`) with its meta, its body unread: an
+     * error answer is mapped and thrown, rate limits are reported (the passthrough path).
+     */
+    async respond(
+      model: string,
+      call: SdkCallOptions,
+      request: (requestOptions: SdkRequestOptions) => Promise<Response>,
+    ): Promise<{ response: Response; meta: AnswerMeta & { status: number } }> {
+      const response = await open(model, call, request);
+      return { response, meta: { ...readMeta(response.headers, model, call), status: response.status } };
+    },
+
+    /**
      * Sends a request whose whole answer is read (`.asResponse()`), and returns its text with the
      * answer's status, rate limit and request id.
      */
