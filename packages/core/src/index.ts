@@ -94,7 +94,14 @@ export { formatPath } from './registry/standard-schema.js';
 export type { StoreConfig } from './registry/store-config.js';
 export { createConfiguredStore } from './registry/store-config.js';
 export type { FallbackRouterOptions, TargetPlan } from './routing/fallback-router.js';
-export { createFallbackRouter, orderTargets, pickBestError, planTargets } from './routing/fallback-router.js';
+export {
+  createFallbackRouter,
+  emitFallbackTaken,
+  orderTargets,
+  pickBestError,
+  planTargets,
+  recordTargetFailure,
+} from './routing/fallback-router.js';
 export type { RetryBudget, RetryBudgetOptions } from './routing/retry-budget.js';
 export { createRetryBudget } from './routing/retry-budget.js';
 export type { RoutingStrategy, RoutingStrategyV1, TargetHandle } from './routing/routing-strategy.js';

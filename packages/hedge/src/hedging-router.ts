@@ -8,6 +8,7 @@ import {
   ConfigError,
   createRetryBudget,
   createStreamCommit,
+  emitFallbackTaken,
   linkSignals,
   NotFoundError,
   pickBestError,
@@ -15,6 +16,7 @@ import {
   type RetryBudget,
   type RetryBudgetOptions,
   type RoutingStrategyV1,
+  recordTargetFailure,
   type StreamEvent,
   type TargetHandle,
   type TargetPlan,
@@ -276,7 +278,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
         attempt.link.dispose();
         await release(attempt, next);
         const error = next.error;
-        noteFailure(context, attempt, error, clock);
+        recordTargetFailure(context, attempt.handle, error, attempt, clock.now());
         if (!error.fallbackable || context.signal.aborted) {
           await stopOthers(undefined, error);
           error.attempts = context.trail;
@@ -287,7 +289,7 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
         checkDeadline();
         const handle = plan.next(attempt.handle, error);
         if (handle) {
-          emitFallback(context, attempt.handle, handle, error);
+          emitFallbackTaken(context, attempt.handle, handle, error);
           start(handle);
         } else {
           arm();
@@ -353,43 +355,4 @@ export function createHedgingRouter(options: HedgingRouterOptions = {}): Routing
       yield* events;
     },
   };
-}
-
-/** A failure with no provider call in the trail (breaker open, limiter) still gets a local record. */
-function noteFailure(
-  context: CallContext,
-  attempt: Attempt<unknown>,
-  error: BulwarkError,
-  clock: Clock,
-): void {
-  const { handle } = attempt;
-  let recorded = false;
-  for (let index = attempt.trailLength; index < context.trail.length; index += 1) {
-    const record = context.trail[index]!;
-    if (record.error === error.code && record.provider === handle.target.provider) recorded = true;
-  }
-  if (!recorded) {
-    context.trail.push({
-      provider: handle.target.provider,
-      model: handle.target.model,
-      attempt: 0,
-      startedAt: attempt.startedAt,
-      durationMs: clock.now() - attempt.startedAt,
-      error: error.code,
-      local: true,
-    });
-  }
-  if (error.provider === undefined) error.provider = handle.target.provider;
-  if (error.model === undefined) error.model = handle.target.model;
-}
-
-function emitFallback(context: CallContext, from: TargetHandle, to: TargetHandle, error: BulwarkError): void {
-  if (!context.events.has('fallback:taken')) return;
-  context.events.emit('fallback:taken', {
-    callId: context.callId,
-    ...(context.metadata.tenant === undefined ? {} : { tenant: context.metadata.tenant }),
-    from: { provider: from.target.provider, model: from.target.model },
-    to: { provider: to.target.provider, model: to.target.model },
-    error: error.code,
-  });
 }

@@ -201,18 +201,20 @@ function failWith(errors: BulwarkError[], context: CallContext): never {
 }
 
 /**
- * Adds a `local` record to the trail when the target failed without a provider call being recorded
- * (breaker open, limiter rejection), so the trail shows every target the router tried.
+ * Adds a `local` record to the trail when a target failed without a provider call being recorded
+ * since `attempt.trailLength` (breaker open, limiter rejection), so the trail shows every target a
+ * routing strategy tried; names the target on the error when it does not say. Routing strategies
+ * (the fallback router, `@bulwark/hedge`) share it.
  */
-function noteFailure(
-  context: CallContext,
+export function recordTargetFailure(
+  context: Pick<CallContext, 'trail' | 'clock'>,
   handle: TargetHandle,
   error: BulwarkError,
-  started: number,
-  trailLength: number,
+  attempt: { startedAt: number; trailLength: number },
+  now: number = context.clock.now(),
 ): void {
   let recorded = false;
-  for (let index = trailLength; index < context.trail.length; index += 1) {
+  for (let index = attempt.trailLength; index < context.trail.length; index += 1) {
     const record = context.trail[index]!;
     if (record.error === error.code && record.provider === handle.target.provider) recorded = true;
   }
@@ -221,8 +223,8 @@ function noteFailure(
       provider: handle.target.provider,
       model: handle.target.model,
       attempt: 0,
-      startedAt: started,
-      durationMs: context.clock.now() - started,
+      startedAt: attempt.startedAt,
+      durationMs: now - attempt.startedAt,
       error: error.code,
       local: true,
     });
@@ -262,7 +264,7 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
       let handle = plan.next();
       while (handle) {
         checkDeadline(context);
-        if (previous) emitFallback(context, previous, handle, errors.at(-1)!);
+        if (previous) emitFallbackTaken(context, previous, handle, errors.at(-1)!);
         const started = context.clock.now();
         const trailLength = context.trail.length;
         let response: ChatResponse;
@@ -270,7 +272,7 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
           response = await handle.complete(request, context);
         } catch (thrown) {
           const error = toBulwarkError(thrown, context.signal);
-          noteFailure(context, handle, error, started, trailLength);
+          recordTargetFailure(context, handle, error, { startedAt: started, trailLength });
           if (!error.fallbackable || context.signal.aborted) {
             error.attempts = context.trail;
             throw error;
@@ -298,7 +300,7 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
       let handle = plan.next();
       while (handle) {
         checkDeadline(context);
-        if (previous) emitFallback(context, previous, handle, errors.at(-1)!);
+        if (previous) emitFallbackTaken(context, previous, handle, errors.at(-1)!);
         const started = context.clock.now();
         const trailLength = context.trail.length;
         let filtered: ContentFilterError | undefined;
@@ -325,7 +327,9 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
           return;
         } catch (thrown) {
           const error = toBulwarkError(thrown, context.signal);
-          if (error !== filtered) noteFailure(context, handle, broken ?? error, started, trailLength);
+          if (error !== filtered) {
+            recordTargetFailure(context, handle, broken ?? error, { startedAt: started, trailLength });
+          }
           if (commit.committed || context.signal.aborted) {
             error.attempts = context.trail;
             throw error;
@@ -344,7 +348,13 @@ export function createFallbackRouter(options: FallbackRouterOptions = {}): Routi
   };
 }
 
-function emitFallback(context: CallContext, from: TargetHandle, to: TargetHandle, error: BulwarkError): void {
+/** Emits `fallback:taken` (from, to, the error that moved the call on) when anyone listens. */
+export function emitFallbackTaken(
+  context: Pick<CallContext, 'events' | 'callId' | 'metadata'>,
+  from: TargetHandle,
+  to: TargetHandle,
+  error: BulwarkError,
+): void {
   if (!context.events.has('fallback:taken')) return;
   context.events.emit('fallback:taken', {
     callId: context.callId,
