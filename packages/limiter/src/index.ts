@@ -10,4 +10,4 @@ export type { RateLimiter, RateLimiterOptions } from './rate-limiter.js';
 export { createRateLimiter } from './rate-limiter.js';
 export type { LimiterScope, LimiterStats, LimiterTargetStats } from './target-state.js';
 export type { TokenEstimator } from './token-estimator.js';
-export { estimateTokens, textTokens } from './token-estimator.js';
+export { estimateTokens, requestCounterFor, textTokens } from './token-estimator.js';

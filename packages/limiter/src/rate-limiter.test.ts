@@ -240,17 +240,17 @@ describe('createRateLimiter: queue', () => {
 });
 
 describe('createRateLimiter: tokens', () => {
-  // 'hello' estimates at 3 + 4 + 2 = 9 input tokens.
+  // 'hello' estimates at 3 + 3 + 2 = 8 input tokens.
   it('reserves input estimate + maxTokens and refunds the unused part after the call', async () => {
     const { clock, bulwark, provider, limiter } = setup(
       { limits: { main: { tpm: 60_000 } } },
       (_request, index) => (index === 0 ? { usage: usage(9, 41) } : {}),
     );
     await clock.run(ask(bulwark, 'hello', {}, 500));
-    // 1000 token burst: 50 used, so 950 are free again and a 909-token reservation goes at once.
+    // 1000 token burst: 50 used, so 950 are free again and a 908-token reservation goes at once.
     await clock.run(ask(bulwark, 'hello', {}, 900));
     expect(provider.starts.map((entry) => entry.at)).toEqual([0, 0]);
-    expect(limiter.stats()).toMatchObject({ tokensReserved: 509 + 909, tokensUsed: 50 });
+    expect(limiter.stats()).toMatchObject({ tokensReserved: 508 + 908, tokensUsed: 50 });
   });
 
   it('charges usage above the reservation', async () => {
@@ -259,15 +259,15 @@ describe('createRateLimiter: tokens', () => {
     );
     await clock.run(ask(bulwark, 'hello', {}, 500));
     await clock.run(ask(bulwark, 'hello', {}, 100));
-    // 2000 used against a 1000 burst at 1 token/ms: the next 109 tokens go after 2000 + 109 − 1000 ms.
-    expect(provider.starts.map((entry) => entry.at)).toEqual([0, 1109]);
+    // 2000 used against a 1000 burst at 1 token/ms: the next 108 tokens go after 2000 + 108 − 1000 ms.
+    expect(provider.starts.map((entry) => entry.at)).toEqual([0, 1108]);
   });
 
   it('without correction the reservation stands (no usage reported)', async () => {
     const { clock, bulwark, provider } = setup({ limits: { main: { tpm: 60_000 } } });
     await clock.run(ask(bulwark, 'hello', {}, 500));
     await clock.run(ask(bulwark, 'hello', {}, 900));
-    expect(provider.starts.map((entry) => entry.at)).toEqual([0, 418]);
+    expect(provider.starts.map((entry) => entry.at)).toEqual([0, 416]);
   });
 
   it('corrects streams from the usage event and keeps the reservation of an aborted stream', async () => {
@@ -282,9 +282,9 @@ describe('createRateLimiter: tokens', () => {
     await clock.run(consume('hello', 500, false));
     await clock.run(consume('hello', 900, true));
     expect(provider.starts.map((entry) => entry.at)).toEqual([0, 0]);
-    // The aborted stream keeps its 909 tokens: 50 + 909 used of 1000, so 109 more wait 68 ms.
+    // The aborted stream keeps its 908 tokens: 50 + 908 used of 1000, so 108 more wait 66 ms.
     await clock.run(consume('hello', 100, false));
-    expect(provider.starts.map((entry) => entry.at)).toEqual([0, 0, 68]);
+    expect(provider.starts.map((entry) => entry.at)).toEqual([0, 0, 66]);
     expect(limiter.stats()).toMatchObject({ tokensUsed: 100, inFlight: 0 });
   });
 
@@ -294,7 +294,7 @@ describe('createRateLimiter: tokens', () => {
     );
     await clock.run(ask(bulwark, 'hello', {}, 900).catch(() => {}));
     await clock.run(ask(bulwark, 'hello', {}, 900));
-    // Only the 9 input tokens stay charged: 9 + 909 fit the 1000 burst.
+    // Only the 8 input tokens stay charged: 8 + 908 fit the 1000 burst.
     expect(provider.starts.map((entry) => entry.at)).toEqual([0, 0]);
   });
 });

@@ -10,6 +10,7 @@ import {
   type StreamHandler,
   type Target,
   type TargetRef,
+  type TokenEstimatorV1,
   type Usage,
 } from '@bulwark/core';
 import { createAdmission } from './admission-queue.js';
@@ -24,7 +25,11 @@ import {
   type LimiterScope,
   type LimiterStats,
 } from './target-state.js';
-import { estimateTokens as defaultEstimator, type TokenEstimator } from './token-estimator.js';
+import {
+  estimateTokens as defaultEstimator,
+  requestCounterFor,
+  type TokenEstimator,
+} from './token-estimator.js';
 
 declare module '@bulwark/core' {
   interface BulwarkEventMap {
@@ -52,7 +57,13 @@ export interface RateLimiterOptions {
   maxWaitMs?: number | ((context: CallContext) => number);
   /** Output tokens reserved when a request sets no `maxTokens`. Default 1024. */
   defaultOutputTokens?: number;
-  /** Input token counter. Default: the `estimateTokens` heuristic (chars/4 plus message overhead). */
+  /**
+   * Counts text tokens for the input charge. Default: core's fast per-script estimate; pass
+   * `await loadO200kTokenEstimator()` (`@bulwark/usage`) for exact o200k counts. Share one with usage so
+   * the limiter and the budget count alike.
+   */
+  tokenEstimator?: TokenEstimatorV1;
+  /** A whole-request counter; overrides `tokenEstimator`. Default: core's `countRequestTokens`. */
   estimateTokens?: TokenEstimator;
   /** How long a scope pauses after a provider 429 that carries no `retry-after`. Default 1000 ms. */
   defaultPauseMs?: number;
@@ -85,7 +96,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     maxQueue = 1000,
     maxWaitMs = 30_000,
     defaultOutputTokens = 1024,
-    estimateTokens = defaultEstimator,
+    estimateTokens = options.tokenEstimator ? requestCounterFor(options.tokenEstimator) : defaultEstimator,
     defaultPauseMs = 1000,
     adaptive = true,
     name = 'limiter',

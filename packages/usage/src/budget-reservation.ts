@@ -1,4 +1,10 @@
-import { BudgetExceededError, type CallContext, type ChatRequest, type ChatResponse } from '@bulwark/core';
+import {
+  BudgetExceededError,
+  type CallContext,
+  type ChatRequest,
+  type ChatResponse,
+  type TokenEstimatorV1,
+} from '@bulwark/core';
 import { type CompiledRule, counterKey, formatUsd, nano, subjectOf, usd } from './budget-rules.js';
 import { windowAt, windowGraceMs } from './budget-window.js';
 import { accountCall, type StreamWatch } from './call-account.js';
@@ -47,6 +53,8 @@ export interface ReservationDeskOptions {
   denyOnStoreError: boolean;
   maxSubjects: number;
   targetsOf: TargetsOf | undefined;
+  /** Counts prompt tokens for reservations and output tokens of cut streams. */
+  tokenEstimator: TokenEstimatorV1;
   /** The clock of the windows for this call (the budget's, else the call's). */
   clockOf(context: CallContext): { now(): number };
 }
@@ -85,7 +93,7 @@ export function createReservationDesk(options: ReservationDeskOptions): Reservat
     request: ChatRequest,
     context: CallContext,
   ): { usd: number | undefined; unpriced: string[] } => {
-    const inputTokens = estimateRequestTokens(request);
+    const inputTokens = estimateRequestTokens(request, options.tokenEstimator);
     let worst = 0;
     const unpriced: string[] = [];
     for (const candidate of candidatesOf(request, context, options.targetsOf)) {
@@ -256,7 +264,7 @@ export function createReservationDesk(options: ReservationDeskOptions): Reservat
     },
 
     async settle(reservation, request, context, outcome) {
-      const account = accountCall(prices, request, context, outcome);
+      const account = accountCall(prices, request, context, outcome, options.tokenEstimator);
       // Attempts without a price: keep at least the reservation, which priced the call's known targets.
       const actual =
         account.unpriced.length > 0

@@ -1,4 +1,11 @@
-import type { ChatResponse, Clock, MiddlewareV1, StreamEvent } from '@bulwark/core';
+import {
+  type ChatResponse,
+  type Clock,
+  fastTokenEstimator,
+  type MiddlewareV1,
+  type StreamEvent,
+  type TokenEstimatorV1,
+} from '@bulwark/core';
 import { createReservationDesk, type TargetsOf } from './budget-reservation.js';
 import { type BudgetRule, compileRules, counterKey, nano, usd } from './budget-rules.js';
 import { type BudgetWindow, windowAt } from './budget-window.js';
@@ -64,6 +71,11 @@ export interface BudgetOptions {
   onStoreError?: 'allow' | 'deny';
   /** Clock for the UTC windows. Default: the call's clock. */
   clock?: Clock;
+  /**
+   * Counts the prompt a reservation is sized by and the output of cut streams. Default: core's fast
+   * per-script estimate; `await loadO200kTokenEstimator()` for exact o200k counts.
+   */
+  tokenEstimator?: TokenEstimatorV1;
   /** Subjects (tenants, aliases) per rule that `status()` reports. Default 100. */
   maxStatusSubjects?: number;
 }
@@ -107,6 +119,7 @@ export function createBudget(options: BudgetOptions = {}): Budget {
     denyOnStoreError: options.onStoreError === 'deny',
     maxSubjects: options.maxStatusSubjects ?? 100,
     targetsOf: options.targetsOf,
+    tokenEstimator: options.tokenEstimator ?? fastTokenEstimator,
     clockOf(context) {
       const clock = options.clock ?? context.clock;
       statusClock ??= clock;

@@ -1,4 +1,13 @@
-import type { CacheStatus, CallContext, ChatRequest, ChatResponse, StreamEvent, Usage } from '@bulwark/core';
+import {
+  type CacheStatus,
+  type CallContext,
+  type ChatRequest,
+  type ChatResponse,
+  fastTokenEstimator,
+  type StreamEvent,
+  type TokenEstimatorV1,
+  type Usage,
+} from '@bulwark/core';
 import { type PriceTable, roundUsd } from './price-table.js';
 import { estimateUsage } from './token-estimate.js';
 
@@ -49,6 +58,8 @@ export class StreamWatch {
   model = '';
   cache: CacheStatus | undefined;
   outputCharacters = 0;
+  /** The output text and tool-call text received, for an estimate when no usage report comes. */
+  outputText = '';
   usage: Usage | undefined;
 
   constructor(private readonly context: CallContext) {}
@@ -63,9 +74,11 @@ export class StreamWatch {
         break;
       case 'text-delta':
         this.outputCharacters += event.text.length;
+        this.outputText += event.text;
         break;
       case 'tool-call-delta':
         this.outputCharacters += event.argumentsDelta.length + (event.name?.length ?? 0);
+        this.outputText += (event.name ?? '') + event.argumentsDelta;
         break;
       case 'usage':
         this.usage = event.usage;
@@ -88,6 +101,7 @@ export function accountCall(
   request: ChatRequest,
   context: CallContext,
   outcome: { response?: ChatResponse; watch?: StreamWatch },
+  estimator: TokenEstimatorV1 = fastTokenEstimator,
 ): CallAccount {
   const cache = outcome.response?.cache ?? outcome.watch?.cache;
   const account: CallAccount = {
@@ -123,13 +137,13 @@ export function accountCall(
   const answering = trail.at(-1);
   if (response && answering && !answering.local && answering.error === undefined && !answering.usage) {
     // The provider answered without reporting usage: estimate rather than count it as free.
-    let characters = response.text.length;
-    for (const call of response.toolCalls) characters += call.name.length + call.arguments.length;
+    let output = response.text;
+    for (const call of response.toolCalls) output += call.name + call.arguments;
     add(account, prices, {
       provider: answering.provider,
       model: answering.model,
       attempt: answering.attempt,
-      usage: estimateUsage(request, characters),
+      usage: estimateUsage(request, output, estimator),
       failed: false,
     });
   }
@@ -147,7 +161,7 @@ export function accountCall(
         provider: watch.provider,
         model: watch.model,
         attempt: 0,
-        usage: watch.usage ?? estimateUsage(request, watch.outputCharacters),
+        usage: watch.usage ?? estimateUsage(request, watch.outputText, estimator),
         failed: false,
       });
     }

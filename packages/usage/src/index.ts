@@ -5,6 +5,8 @@ export { windowAt, windowGraceMs } from './budget-window.js';
 export type { AttemptCost, CallAccount } from './call-account.js';
 export { accountCall, StreamWatch } from './call-account.js';
 export type { BudgetExceededEvent, BudgetScope, UsageRecordedEvent } from './events.js';
+export type { O200kEncoder } from './o200k-estimator.js';
+export { loadO200kTokenEstimator, o200kTokenizerPackage } from './o200k-estimator.js';
 export { budgetConfigSchema, budgetPlugin, plugins, usageConfigSchema, usagePlugin } from './plugin.js';
 export type { ModelPrice, PriceTable, PriceTableOptions } from './price-table.js';
 export { costOf, createPriceTable, defaultPrices, pricesAsOf, roundUsd } from './price-table.js';

@@ -65,7 +65,7 @@ describe('createPriceTable', () => {
 });
 
 describe('token estimates', () => {
-  it('counts chars/4 plus per-message and per-image overheads', () => {
+  it('counts with the fast per-script estimate plus the chat framing and images', () => {
     expect(estimateTokens('')).toBe(0);
     expect(estimateTokens('abcde')).toBe(2);
     expect(
@@ -82,13 +82,31 @@ describe('token estimates', () => {
           },
         ],
       }),
-    ).toBe(15 + 2 * 4 + 85);
-    expect(estimateUsage({ model: 'm', messages: [{ role: 'user', content: 'abcd' }] }, 9)).toEqual({
-      inputTokens: 5,
+    ).toBe(3 + 2 * 3 + 10 + 5 + 765);
+    expect(
+      estimateUsage({ model: 'm', messages: [{ role: 'user', content: 'abcd' }] }, 'x'.repeat(9)),
+    ).toEqual({
+      inputTokens: 7,
       outputTokens: 3,
-      totalTokens: 8,
+      totalTokens: 10,
       estimated: true,
     });
+    expect(estimateTokens('速率限制器在每次调用之前预留令牌')).toBe(12);
+    const unit = {
+      specificationVersion: 'v1' as const,
+      name: 'unit',
+      exact: true,
+      countText: (text: string) => text.length,
+    };
+    expect(estimateTokens('abcde', unit)).toBe(5);
+    expect(estimateUsage({ model: 'm', messages: [{ role: 'user', content: 'abcd' }] }, 'xyz', unit)).toEqual(
+      {
+        inputTokens: 3 + 3 + 4,
+        outputTokens: 3,
+        totalTokens: 13,
+        estimated: true,
+      },
+    );
   });
 });
 

@@ -1,59 +1,49 @@
-import type { ChatRequest, Usage } from '@bulwark/core';
+import {
+  type ChatRequest,
+  countRequestTokens,
+  fastTokenEstimator,
+  messageFramingTokens,
+  type TokenEstimatorV1,
+  type Usage,
+} from '@bulwark/core';
 
-/** Characters per token the estimates assume (English text averages about 4 for GPT and Claude tokenizers). */
+/**
+ * @deprecated Estimates are per script now (`estimateTextTokens` in `@bulwark/core`); kept for the
+ * callers that sized text by it. English averages about 4 characters a token.
+ */
 export const charactersPerToken = 4;
-/** Tokens added per message for role markers and separators. */
-export const tokensPerMessage = 4;
-/** Tokens counted for an image part (the low-detail price of one OpenAI image tile). */
+/** Tokens added per message for role markers and separators (core's `messageFramingTokens`). */
+export const tokensPerMessage = messageFramingTokens;
+/** @deprecated Images count 765 tokens (85 with `detail: 'low'`), as core's `countRequestTokens` does. */
 export const tokensPerImage = 85;
 
-/** Tokens in `text` by the chars/4 rule, rounded up. Zero for empty text. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / charactersPerToken);
+/** Tokens in `text` by `estimator` (default: core's fast per-script estimate). Zero for empty text. */
+export function estimateTokens(text: string, estimator: TokenEstimatorV1 = fastTokenEstimator): number {
+  return estimator.countText(text);
 }
 
 /**
- * A rough prompt-token count for `request`: chars/4 over every message's text, tool-call arguments,
- * tool definitions and the response schema, plus {@link tokensPerMessage} per message and
- * {@link tokensPerImage} per image. Not a tokenizer: it exists to size budget reservations and to
- * estimate the usage of a stream that never reported its own.
+ * A prompt-token count for `request` by `estimator` (default: core's fast per-script estimate) plus the
+ * chat framing: core's `countRequestTokens`. Not billing: it sizes budget reservations and estimates the
+ * usage of a stream that never reported its own.
  */
-export function estimateRequestTokens(request: ChatRequest): number {
-  let characters = 0;
-  let extraTokens = 0;
-  for (const message of request.messages) {
-    extraTokens += tokensPerMessage;
-    const content = message.content;
-    if (typeof content === 'string') {
-      characters += content.length;
-    } else if (Array.isArray(content)) {
-      for (const part of content) {
-        if (part.type === 'text') characters += part.text.length;
-        else extraTokens += tokensPerImage;
-      }
-    }
-    if (message.role === 'assistant' && message.toolCalls) {
-      for (const call of message.toolCalls) characters += call.name.length + call.arguments.length;
-    }
-  }
-  if (request.tools) {
-    for (const tool of request.tools) {
-      characters +=
-        tool.name.length + (tool.description?.length ?? 0) + JSON.stringify(tool.parameters).length;
-    }
-  }
-  if (request.responseFormat?.type === 'json_schema') {
-    characters += JSON.stringify(request.responseFormat.schema).length;
-  }
-  return Math.ceil(characters / charactersPerToken) + extraTokens;
+export function estimateRequestTokens(
+  request: ChatRequest,
+  estimator: TokenEstimatorV1 = fastTokenEstimator,
+): number {
+  return countRequestTokens(request, estimator);
 }
 
 /**
- * Usage for a stream that ended without reporting any (aborted, cut): the prompt estimate plus chars/4
- * of the output that was received. Flagged `estimated: true`.
+ * Usage for a stream that ended without reporting any (aborted, cut): the prompt estimate plus the
+ * estimate of the output text that was received. Flagged `estimated: true`.
  */
-export function estimateUsage(request: ChatRequest, outputCharacters: number): Usage {
-  const inputTokens = estimateRequestTokens(request);
-  const outputTokens = Math.ceil(outputCharacters / charactersPerToken);
+export function estimateUsage(
+  request: ChatRequest,
+  outputText: string,
+  estimator: TokenEstimatorV1 = fastTokenEstimator,
+): Usage {
+  const inputTokens = countRequestTokens(request, estimator);
+  const outputTokens = estimator.countText(outputText);
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
 }

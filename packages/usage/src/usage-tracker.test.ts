@@ -231,7 +231,7 @@ describe('createUsageTracker', () => {
     }
     expect(recorded).toHaveLength(1);
     const inputTokens = estimateRequestTokens({ ...request, model: 'gpt-4o' });
-    // 3 chunks of 16 characters were delivered: 48 / 4 = 12 output tokens.
+    // 3 chunks of 16 characters were delivered: 48 / 4.3 → 12 output tokens.
     expect(recorded[0]!.usage).toEqual({
       inputTokens,
       outputTokens: 12,

@@ -1,5 +1,12 @@
-import type { CallContext, ChatRequest, ChatResponse, MiddlewareV1, StreamEvent } from '@bulwark/core';
-import { BulwarkError } from '@bulwark/core';
+import type {
+  CallContext,
+  ChatRequest,
+  ChatResponse,
+  MiddlewareV1,
+  StreamEvent,
+  TokenEstimatorV1,
+} from '@bulwark/core';
+import { BulwarkError, fastTokenEstimator } from '@bulwark/core';
 import { accountCall, type CallAccount, StreamWatch } from './call-account.js';
 import type { UsageRecordedEvent } from './events.js';
 import { createPriceTable, type PriceTable, type PriceTableOptions, roundUsd } from './price-table.js';
@@ -39,6 +46,11 @@ export interface UsageTrackerOptions {
   maxTenants?: number;
   /** Distinct provider/model pairs kept apart in `snapshot()`; later ones are summed as `other`. Default 200. */
   maxModels?: number;
+  /**
+   * Estimates the usage of an attempt that reported none (a cut or abandoned stream). Default: core's
+   * fast per-script estimate; `await loadO200kTokenEstimator()` for exact o200k counts.
+   */
+  tokenEstimator?: TokenEstimatorV1;
 }
 
 /** The usage middleware (stage `observe`) plus the totals it keeps. */
@@ -66,6 +78,7 @@ export function createUsageTracker(options: UsageTrackerOptions = {}): UsageTrac
   const prices = isPriceTable(options.prices) ? options.prices : createPriceTable(options.prices);
   const maxTenants = options.maxTenants ?? 100;
   const maxModels = options.maxModels ?? 200;
+  const estimator = options.tokenEstimator ?? fastTokenEstimator;
   const tenants = new Set<string>();
   const targets = new Set<string>();
   const samples = new Map<string, UsageSample>();
@@ -170,10 +183,10 @@ export function createUsageTracker(options: UsageTrackerOptions = {}): UsageTrac
       try {
         response = await next(request, context);
       } catch (error) {
-        record(request, context, accountCall(prices, request, context, {}), undefined, error);
+        record(request, context, accountCall(prices, request, context, {}, estimator), undefined, error);
         throw error;
       }
-      const account = accountCall(prices, request, context, { response });
+      const account = accountCall(prices, request, context, { response }, estimator);
       if (account.costUsd !== undefined) response.costUsd = account.costUsd;
       record(request, context, account, response, undefined);
       return response;
@@ -190,7 +203,7 @@ export function createUsageTracker(options: UsageTrackerOptions = {}): UsageTrac
         failure = error;
         throw error;
       } finally {
-        const account = accountCall(prices, request, context, { watch });
+        const account = accountCall(prices, request, context, { watch }, estimator);
         const answered = watch.committedIndex >= 0 ? watch : undefined;
         record(request, context, account, answered, failure);
       }
