@@ -164,17 +164,6 @@ export {
   requestFramingTokens,
   unseenFileTokens,
 } from './tokens/token-estimator.js';
-export type { TokenEstimator, TokenEstimatorV1 } from './tokens/token-estimator.js';
-export {
-  countRequestTokens,
-  estimateTextTokens,
-  fastTokenEstimator,
-  imageTokens,
-  lowDetailImageTokens,
-  messageFramingTokens,
-  requestFramingTokens,
-  unseenFileTokens,
-} from './tokens/token-estimator.js';
 export { abortable, linkSignals, throwIfAborted } from './util/abort.js';
 export type { Logger, LogLevel } from './util/logger.js';
 export { createJsonLogger, silentLogger } from './util/logger.js';
