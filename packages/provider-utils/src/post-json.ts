@@ -124,7 +124,8 @@ export async function* sseData(
         throw transportError(error, signal, scope);
       }
       if (chunk.done) return;
-      buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, '\n');
+      // Normalized after joining, so a CRLF split across two chunks is still one line end.
+      buffer = (buffer + decoder.decode(chunk.value, { stream: true })).replace(/\r\n/g, '\n');
       let boundary = buffer.indexOf('\n\n');
       while (boundary >= 0) {
         const frame = buffer.slice(0, boundary);
