@@ -147,6 +147,23 @@ describe('answer fields beyond the basics', () => {
     expect(response.usage?.reasoningTokens).toBe(12);
   });
 
+  it('keeps the text of a refusal as the refusal, not as an answer', () => {
+    const response = parseAnthropicMessage(
+      JSON.stringify({
+        id: 'msg_3',
+        content: [{ type: 'text', text: 'I will not help with that.' }],
+        stop_reason: 'refusal',
+        usage: { input_tokens: 3, output_tokens: 7 },
+      }),
+      meta,
+    );
+    expect(response).toMatchObject({
+      text: '',
+      refusal: 'I will not help with that.',
+      finishReason: 'content_filter',
+    });
+  });
+
   it('streams thinking deltas, the signature, redacted blocks and the stop sequence', () => {
     const mapper = new AnthropicEventMapper(meta);
     const out: StreamEvent[] = [];

@@ -141,6 +141,11 @@ export function parseAnthropicMessage(text: string, meta: AnswerMeta & { status?
   });
   if (reasoning.length > 0) response.reasoning = reasoning;
   if (typeof body.stop_sequence === 'string') response.stopSequence = body.stop_sequence;
+  // A refusal's text is the model's explanation, not an answer (OpenAI keeps it in `refusal`).
+  if (body.stop_reason === 'refusal' && joined !== '') {
+    response.refusal = joined;
+    response.text = '';
+  }
   return response;
 }
 
