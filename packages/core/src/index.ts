@@ -2,8 +2,6 @@ export type { CacheBackend, CacheBackendV1 } from './cache/cache-backend.js';
 export { recordAttempts } from './client/attempt-recorder.js';
 export type { Bulwark, BulwarkOptions, BulwarkStream, CallOptions } from './client/create-bulwark.js';
 export { createBulwark } from './client/create-bulwark.js';
-export type { EmbedResult } from './client/embed-call.js';
-export { embeddingShadowRequest } from './client/embed-call.js';
 export type { Clock, TimerOptions } from './clock/clock.js';
 export { sleepWithTimers, systemClock } from './clock/clock.js';
 export type { VirtualClock } from './clock/virtual-clock.js';
