@@ -2,6 +2,8 @@ export type { CacheBackend, CacheBackendV1 } from './cache/cache-backend.js';
 export { recordAttempts } from './client/attempt-recorder.js';
 export type { Bulwark, BulwarkOptions, BulwarkStream, CallOptions } from './client/create-bulwark.js';
 export { createBulwark } from './client/create-bulwark.js';
+export type { EmbedResult } from './client/embed-call.js';
+export { embeddingShadowRequest } from './client/embed-call.js';
 export type { Clock, TimerOptions } from './clock/clock.js';
 export { sleepWithTimers, systemClock } from './clock/clock.js';
 export type { VirtualClock } from './clock/virtual-clock.js';
@@ -110,6 +112,17 @@ export { targetId } from './routing/target.js';
 export { collectStream, responseToEvents, StreamAccumulator } from './stream/stream-accumulator.js';
 export type { StreamCommit, StreamCommitOptions } from './stream/stream-commit.js';
 export { createStreamCommit } from './stream/stream-commit.js';
+export type { TokenEstimator, TokenEstimatorV1 } from './tokens/token-estimator.js';
+export {
+  countRequestTokens,
+  estimateTextTokens,
+  fastTokenEstimator,
+  imageTokens,
+  lowDetailImageTokens,
+  messageFramingTokens,
+  requestFramingTokens,
+  unseenFileTokens,
+} from './tokens/token-estimator.js';
 export type {
   AssistantMessage,
   ChatMessage,
@@ -153,17 +166,6 @@ export type {
   WireFrameEvent,
 } from './types/stream-event.js';
 export { isContentEvent } from './types/stream-event.js';
-export type { TokenEstimator, TokenEstimatorV1 } from './tokens/token-estimator.js';
-export {
-  countRequestTokens,
-  estimateTextTokens,
-  fastTokenEstimator,
-  imageTokens,
-  lowDetailImageTokens,
-  messageFramingTokens,
-  requestFramingTokens,
-  unseenFileTokens,
-} from './tokens/token-estimator.js';
 export { abortable, linkSignals, throwIfAborted } from './util/abort.js';
 export type { Logger, LogLevel } from './util/logger.js';
 export { createJsonLogger, silentLogger } from './util/logger.js';

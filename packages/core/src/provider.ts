@@ -68,6 +68,12 @@ export interface CallContextV1 {
    * cache keys a passthrough call by this body).
    */
   wire?: WireRequestV1;
+  /**
+   * Set when the call is an embedding (`createBulwark().embed()`): the request travels the pipeline in
+   * its chat-shaped form (one user message per input) and the innermost layer calls the provider's
+   * `embed` with this request, the target's model replacing `model`.
+   */
+  embedding?: EmbeddingRequestV1;
   /** Attempts so far, in order; shared by all targets of the call. */
   trail: AttemptRecord[];
   /** Per-call scratch space for plugins: use a `Symbol` key of your own. */

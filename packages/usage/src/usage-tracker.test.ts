@@ -338,3 +338,17 @@ describe('createUsageTracker', () => {
     expect(byTenant).toEqual({ a: 1, b: 1, other: 2, none: 1 });
   });
 });
+
+describe('embeddings', () => {
+  it('prices embedding calls by their input tokens', async () => {
+    const tracker = createUsageTracker();
+    const bulwark = createBulwark({
+      providers: [createMockProvider({ name: 'openai' })],
+      models: { vectors: [{ provider: 'openai', model: 'text-embedding-3-small' }] },
+      middleware: [tracker],
+    });
+    const result = await bulwark.embed({ model: 'vectors', input: ['alpha beta', 'gamma'] });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.costUsd).toBeCloseTo((result.usage.inputTokens * 0.02) / 1e6, 12);
+  });
+});

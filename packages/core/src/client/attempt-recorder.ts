@@ -4,6 +4,7 @@ import type { CallContext, ProviderV1 } from '../provider.js';
 import type { AttemptRecord } from '../types/chat-response.js';
 import type { StreamEvent } from '../types/stream-event.js';
 import { completeThroughWire, passthroughFor, streamThroughWire } from '../wire/wire-call.js';
+import { embedAttempt } from './embed-call.js';
 
 function nextAttemptNumber(context: CallContext): number {
   const target = context.target;
@@ -36,10 +37,13 @@ export function recordAttempts(provider: ProviderV1): Handler {
       if (context.events.has('attempt:start'))
         context.events.emit('attempt:start', { ...base(context), attempt });
       try {
-        const passthrough = passthroughFor(provider, context);
-        const response = passthrough
-          ? await completeThroughWire(provider, passthrough, request, context)
-          : await provider.complete(request, context);
+        const embedding = context.embedding;
+        const passthrough = embedding ? undefined : passthroughFor(provider, context);
+        const response = embedding
+          ? await embedAttempt(provider, request, { ...context, embedding })
+          : passthrough
+            ? await completeThroughWire(provider, passthrough, request, context)
+            : await provider.complete(request, context);
         const durationMs = context.clock.now() - started;
         const record: AttemptRecord = {
           provider: provider.name,

@@ -1,11 +1,17 @@
 import { type Clock, systemClock } from '../clock/clock.js';
 import { BulwarkError } from '../errors/bulwark-error.js';
 import { toBulwarkError } from '../errors/classify.js';
-import { ConfigError, NotFoundError, TimeoutError } from '../errors/errors.js';
+import {
+  ConfigError,
+  InvalidRequestError,
+  InvalidResponseError,
+  NotFoundError,
+  TimeoutError,
+} from '../errors/errors.js';
 import { createEventBus, type EventBus } from '../events/event-bus.js';
 import { assertMiddlewareOrder, compose, splitByLevel } from '../middleware/compose.js';
 import type { Handler, MiddlewareV1 } from '../middleware/middleware.js';
-import type { CacheControl, CallContext, CallMetadata, ProviderV1 } from '../provider.js';
+import type { CacheControl, CallContext, CallMetadata, EmbeddingRequestV1, ProviderV1 } from '../provider.js';
 import { createFallbackRouter } from '../routing/fallback-router.js';
 import type { RoutingStrategyV1, TargetHandle } from '../routing/routing-strategy.js';
 import type { CallRoute, ModelAlias, Target } from '../routing/target.js';
@@ -17,6 +23,7 @@ import { type Logger, silentLogger } from '../util/logger.js';
 import { validateChatRequest } from '../validation/validate-request.js';
 import type { WireRequestV1 } from '../wire/wire.js';
 import { recordAttempts } from './attempt-recorder.js';
+import { type EmbedResult, embeddingDimensionKey, embeddingShadowRequest } from './embed-call.js';
 
 export interface BulwarkOptions {
   /** Providers by the name targets use. An array uses each provider's own `name`. */
@@ -70,6 +77,15 @@ export interface BulwarkStream extends AsyncIterable<StreamEvent> {
 export interface Bulwark {
   chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse>;
   stream(request: ChatRequest, options?: CallOptions): BulwarkStream;
+  /**
+   * Embeddings through the same pipeline as chat: retry, fallback to another target of the alias,
+   * breaker, limiter (charging each input's tokens), cache (embeddings are deterministic, so a configured
+   * cache serves them), budget, usage and cost. Every target of one model must answer vectors of one
+   * length: `dimensions` when the request sets it, else the length of the model's first answer; a target
+   * that answers another length fails that attempt (`InvalidResponseError`) and the next target is tried.
+   * A model none of whose targets can embed is an `InvalidRequestError` naming it.
+   */
+  embed(request: EmbeddingRequestV1, options?: CallOptions): Promise<EmbedResult>;
   /** The targets a model name resolves to (alias or pass-through); throws `NotFoundError` otherwise. */
   resolve(model: string): ModelAlias;
   /** The configured aliases. */
@@ -83,6 +99,35 @@ export interface Bulwark {
 }
 
 const passThroughCacheLimit = 1000;
+
+function checkEmbeddingRequest(request: EmbeddingRequestV1): void {
+  if (typeof request?.model !== 'string' || request.model.trim() === '') {
+    throw new InvalidRequestError({
+      field: 'model',
+      message: 'Invalid request: model must be a non-empty string',
+    });
+  }
+  if (!Array.isArray(request.input) || request.input.length === 0) {
+    throw new InvalidRequestError({
+      field: 'input',
+      message: 'Invalid request: input must be a non-empty array of strings',
+    });
+  }
+  request.input.forEach((text, index) => {
+    if (typeof text !== 'string') {
+      throw new InvalidRequestError({
+        field: `input[${index}]`,
+        message: `Invalid request: input[${index}] must be a string`,
+      });
+    }
+  });
+  if (request.dimensions !== undefined && !(Number.isInteger(request.dimensions) && request.dimensions > 0)) {
+    throw new InvalidRequestError({
+      field: 'dimensions',
+      message: `Invalid request: dimensions must be a positive integer (got ${String(request.dimensions)})`,
+    });
+  }
+}
 
 /**
  * The in-process client: providers, model aliases and middleware composed into one pipeline.
@@ -215,6 +260,8 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
   const pipeline = compose(levels.call, routed);
 
   const idPrefix = Math.random().toString(36).slice(2, 8);
+  /** The vector length each embedding model answered first, so its fallbacks cannot mix another one in. */
+  const embeddingDimensions = new Map<string, number>();
   let sequence = 0;
 
   const begin = (request: ChatRequest, callOptions: CallOptions, stream: boolean) => {
@@ -338,6 +385,62 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
           return iterable;
         },
       };
+    },
+    async embed(request, callOptions = {}) {
+      checkEmbeddingRequest(request);
+      const { alias } = lookup(request.model);
+      if (!alias.targets.some((target) => providers.get(target.provider)?.embed)) {
+        throw new InvalidRequestError({
+          field: 'model',
+          message: `Invalid request: model "${request.model}" has no target that can embed (targets: ${alias.targets.map((target) => `${target.provider}/${target.model}`).join(', ')})`,
+        });
+      }
+      const shadow = embeddingShadowRequest(request);
+      const call = begin(shadow, callOptions, false);
+      call.context.embedding = request;
+      const expected = request.dimensions ?? embeddingDimensions.get(request.model);
+      if (expected !== undefined) call.context.state.set(embeddingDimensionKey, expected);
+      try {
+        const response = await pipeline.complete(shadow, call.context);
+        const embeddings = response.embeddings;
+        if (!embeddings) {
+          throw new InvalidResponseError({
+            message: `The pipeline answered the embedding call for "${request.model}" without embeddings`,
+            retryable: false,
+            fallbackable: false,
+          });
+        }
+        const dimensions = embeddings[0]?.length ?? 0;
+        if (expected !== undefined && dimensions !== expected) {
+          throw new InvalidResponseError({
+            message: `"${request.model}" answered ${dimensions}-dimension embeddings; this call needs ${expected}`,
+            retryable: false,
+            fallbackable: false,
+          });
+        }
+        if (request.dimensions === undefined && !embeddingDimensions.has(request.model)) {
+          if (embeddingDimensions.size >= passThroughCacheLimit)
+            embeddingDimensions.delete(embeddingDimensions.keys().next().value!);
+          embeddingDimensions.set(request.model, dimensions);
+        }
+        const attempts = response.attempts.length > 0 ? response.attempts : call.context.trail;
+        call.finish(undefined, response);
+        const result: EmbedResult = {
+          provider: response.provider,
+          model: response.model,
+          embeddings,
+          dimensions,
+          usage: response.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+          attempts,
+        };
+        if (response.cache) result.cache = response.cache;
+        if (response.costUsd !== undefined) result.costUsd = response.costUsd;
+        return result;
+      } catch (thrown) {
+        const error = call.failure(thrown);
+        call.finish(error);
+        throw error;
+      }
     },
     resolve: (model) => lookup(model).alias,
     get aliases() {

@@ -101,6 +101,11 @@ export interface ChatResponseV1 {
    * read (id, model, usage, finish reason; `text` as far as it could tell, `toolCalls` empty).
    */
   wire?: WireAnswerV1;
+  /**
+   * The vectors of an embedding call (`createBulwark().embed()`), one per input. Set only on the
+   * chat-shaped answers that embedding calls travel through the pipeline as.
+   */
+  embeddings?: number[][];
 }
 
 /** The current version of the chat answer (today `ChatResponseV1`). */
