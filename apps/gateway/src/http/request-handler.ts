@@ -19,6 +19,8 @@ import type { ClientFormat, ParsedClientRequest } from '../formats/client-format
 import { openAIFormat } from '../formats/openai-format.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ReadinessReport } from '../plan/readiness.js';
+import { serveEmbeddings } from '../routes/embeddings.js';
+import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
@@ -181,6 +183,7 @@ export function createRequestHandler(
     sendJson(response, status, format.errorBody(error, status), headers);
     return status;
   };
+  const routeHost: JsonRouteHost = { ...options, fail, callOptionsFrom };
 
   async function handleChat(
     format: ClientFormat,
@@ -416,6 +419,10 @@ export function createRequestHandler(
     if (method === 'POST') {
       if (path === '/v1/chat/completions') return void handleChat(openAIFormat, request, response);
       if (path === '/v1/messages') return void handleChat(anthropicFormat, request, response);
+      if (path === '/v1/embeddings')
+        return void runJsonRoute(routeHost, openAIFormat, path, request, response, (json, call, answer) =>
+          serveEmbeddings(bulwark, json, call, answer, defaultCacheStatus),
+        );
     } else if (method === 'GET' || method === 'HEAD') {
       if (path === '/healthz') return sendJson(response, 200, { status: 'ok' });
       if (path === '/readyz') return void handleReady(response);
@@ -429,6 +436,7 @@ export function createRequestHandler(
     const known =
       path === '/v1/chat/completions' ||
       path === '/v1/messages' ||
+      path === '/v1/embeddings' ||
       path === '/v1/models' ||
       path === '/healthz' ||
       path === '/readyz' ||
