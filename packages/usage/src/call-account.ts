@@ -80,6 +80,13 @@ export class StreamWatch {
         this.outputCharacters += event.argumentsDelta.length + (event.name?.length ?? 0);
         this.outputText += (event.name ?? '') + event.argumentsDelta;
         break;
+      case 'wire':
+        // A passthrough frame: `text` is what the provider's tap read in it.
+        if (event.text) {
+          this.outputCharacters += event.text.length;
+          this.outputText += event.text;
+        }
+        break;
       case 'usage':
         this.usage = event.usage;
         break;

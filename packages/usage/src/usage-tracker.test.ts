@@ -1,5 +1,6 @@
 import {
   type ChatRequest,
+  ConnectionError,
   collectStream,
   createBulwark,
   createEventBus,
@@ -259,6 +260,41 @@ describe('createUsageTracker', () => {
     expect(recorded[0]!.usage.outputTokens).toBe(8);
     expect(recorded[0]!.usage.estimated).toBe(true);
     expect(recorded[0]!.attempts).toHaveLength(1);
+  });
+
+  it('estimates a cut passthrough stream from the text of its wire frames, as it does text deltas', async () => {
+    const text = 'w'.repeat(48);
+    const cutProvider = (frames: 'wire' | 'text'): ProviderV1 => ({
+      specificationVersion: 'v1',
+      name: 'openai',
+      system: 'openai',
+      capabilities: { streaming: true, tools: false, vision: false, jsonMode: false },
+      complete: () => Promise.reject(new Error('streams only')),
+      async *stream(streamed): AsyncGenerator<StreamEvent> {
+        yield { type: 'start', id: 'cut-1', provider: 'openai', model: streamed.model };
+        for (let index = 0; index < text.length; index += 16) {
+          const piece = text.slice(index, index + 16);
+          if (frames === 'wire')
+            yield {
+              type: 'wire',
+              data: `data: ${JSON.stringify({ piece })}\n\n`,
+              content: true,
+              text: piece,
+            };
+          else yield { type: 'text-delta', text: piece };
+        }
+        throw new ConnectionError({ provider: 'openai', message: 'socket closed mid-stream' });
+      },
+    });
+    const outputs: number[] = [];
+    for (const frames of ['wire', 'text'] as const) {
+      const { bulwark, recorded } = setup({ openai: cutProvider(frames) });
+      await expect(collectStream(bulwark.stream({ ...request, model: 'solo' }))).rejects.toThrow();
+      expect(recorded[0]!.usage.estimated).toBe(true);
+      outputs.push(recorded[0]!.usage.outputTokens);
+    }
+    expect(outputs[0]).toBeGreaterThan(0);
+    expect(outputs[0]).toBe(outputs[1]);
   });
 
   it('estimates a plain answer that came without usage instead of counting it free', async () => {

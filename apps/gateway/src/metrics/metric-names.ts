@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '../config/config-schema.js';
+import { type GatewayConfig, tenantName } from '../config/config-schema.js';
 
 /**
  * The names a metric label may hold: only names the operator configured. Any other value (a model
@@ -30,8 +30,7 @@ export function metricNamesFromConfig(config: GatewayConfig): MetricLabelNames {
   }
   const models = targets.map((target) => target.model);
   const tenants = [''];
-  for (const [index, entry] of (config.auth?.keys ?? []).entries())
-    tenants.push(typeof entry === 'string' ? `key-${index}` : (entry.name ?? `key-${index}`));
+  for (const [index, entry] of (config.auth?.keys ?? []).entries()) tenants.push(tenantName(entry, index));
   return {
     requestModels: [
       ...Object.keys(config.models),
