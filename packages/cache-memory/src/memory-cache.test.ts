@@ -22,7 +22,7 @@ describe('createMemoryCache', () => {
   });
 
   it('keeps a recently read entry over an older unread one', () => {
-    const cache = createMemoryCache({ maxBytes: 7_000, maxEntryBytes: 5_000 });
+    const cache = createMemoryCache({ maxBytes: 8_000, maxEntryBytes: 5_000 });
     cache.set('ns', 'a', bytes(2_000), 60_000);
     cache.set('ns', 'b', bytes(2_000), 60_000);
     cache.get('ns', 'a');

@@ -4,7 +4,7 @@ import { createMemoryCache } from './memory-cache.js';
 
 /** `cache: { plugin: memory, maxBytes }` in the gateway config. */
 export const memoryCacheConfigSchema = z.strictObject({
-  /** Upper bound on stored bytes. Default 64 MiB. */
+  /** Upper bound on the bytes the entries hold (values, keys, per-entry overhead). Default 32 MiB. */
   maxBytes: z.number().int().positive().optional(),
   /** Largest single entry in bytes. Default: a quarter of `maxBytes`. */
   maxEntryBytes: z.number().int().positive().optional(),
