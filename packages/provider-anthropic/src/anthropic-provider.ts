@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { ProviderCapabilities, ProviderV1 } from '@bulwark/core';
+import { InvalidResponseError, type ProviderCapabilities, type ProviderV1 } from '@bulwark/core';
 import {
   checkPositiveInteger,
   createPassthrough,
@@ -106,17 +106,40 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
         },
       );
     },
-    passthrough: createPassthrough({
-      format: 'anthropic-messages',
-      provider: name,
-      caller,
-      requestIdHeader: 'request-id',
-      send: (body, headers, stream, requestOptions) =>
-        client.post('/v1/messages', { body, headers, stream, ...requestOptions }).asResponse(),
-      tapJson: tapAnthropicJson,
-      tapStream: () => new AnthropicFrameTap(name),
-      endedEarly: 'the stream ended before message_stop',
-    }),
+    async countTokens(request, context) {
+      const { text } = await caller.send(request.model, context, (requestOptions) =>
+        client
+          .post('/v1/messages/count_tokens', {
+            body: { ...request.body, model: request.model },
+            ...(request.headers ? { headers: { ...request.headers } } : {}),
+            ...requestOptions,
+          })
+          .asResponse(),
+      );
+      const inputTokens = (JSON.parse(text) as { input_tokens?: unknown }).input_tokens;
+      if (typeof inputTokens !== 'number') {
+        throw new InvalidResponseError({
+          provider: name,
+          message: `${name} answered count_tokens without input_tokens`,
+        });
+      }
+      return { inputTokens };
+    },
+    ...(options.passthrough === false
+      ? {}
+      : {
+          passthrough: createPassthrough({
+            format: 'anthropic-messages',
+            provider: name,
+            caller,
+            requestIdHeader: 'request-id',
+            send: (body, headers, stream, requestOptions) =>
+              client.post('/v1/messages', { body, headers, stream, ...requestOptions }).asResponse(),
+            tapJson: tapAnthropicJson,
+            tapStream: () => new AnthropicFrameTap(name),
+            endedEarly: 'the stream ended before message_stop',
+          }),
+        }),
     close,
   };
   if (options.models) (provider as { models?: readonly string[] }).models = [...options.models];

@@ -69,6 +69,11 @@ const thinkingFrames = [
 ];
 
 describe('Anthropic same-format passthrough', () => {
+  it('is offered unless switched off', () => {
+    expect(provider().passthrough?.format).toBe('anthropic-messages');
+    expect(createAnthropicProvider({ apiKey, passthrough: false }).passthrough).toBeUndefined();
+  });
+
   it('forwards the body with only model replaced, the caller anthropic-beta and anthropic-version, its own key', async () => {
     const answer =
       '{"id":"msg_9","type":"message","model":"claude-x","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"Yo"}],"stop_reason":"stop_sequence","stop_sequence":"END","usage":{"input_tokens":3,"output_tokens":2}}';

@@ -177,19 +177,23 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
       );
       return parseEmbeddings(text, name, request.model, meta.status);
     },
-    passthrough: createPassthrough({
-      format: 'openai-chat',
-      provider: name,
-      caller,
-      requestIdHeader: 'x-request-id',
-      send: (body, headers, stream, requestOptions) =>
-        client.post('/chat/completions', { body, headers, stream, ...requestOptions }).asResponse(),
-      prepare: (body, stream) => (stream && mapping.includeUsage ? withStreamUsage(body) : body),
-      tapJson: tapOpenAIJson,
-      tapStream: (sent, asked) =>
-        new OpenAIFrameTap(callerAskedForUsage(sent) && !callerAskedForUsage(asked)),
-      endedEarly: 'the stream ended before the provider said why generation stopped',
-    }),
+    ...(options.passthrough === false
+      ? {}
+      : {
+          passthrough: createPassthrough({
+            format: 'openai-chat',
+            provider: name,
+            caller,
+            requestIdHeader: 'x-request-id',
+            send: (body, headers, stream, requestOptions) =>
+              client.post('/chat/completions', { body, headers, stream, ...requestOptions }).asResponse(),
+            prepare: (body, stream) => (stream && mapping.includeUsage ? withStreamUsage(body) : body),
+            tapJson: tapOpenAIJson,
+            tapStream: (sent, asked) =>
+              new OpenAIFrameTap(callerAskedForUsage(sent) && !callerAskedForUsage(asked)),
+            endedEarly: 'the stream ended before the provider said why generation stopped',
+          }),
+        }),
     close,
   };
   if (options.models) (provider as { models?: readonly string[] }).models = [...options.models];

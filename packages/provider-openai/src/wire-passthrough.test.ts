@@ -37,6 +37,11 @@ const chunk = (fields: Record<string, unknown>) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', model: 'gpt-x', ...fields })}\n\n`;
 
 describe('OpenAI same-format passthrough', () => {
+  it('is offered unless switched off', () => {
+    expect(provider().passthrough?.format).toBe('openai-chat');
+    expect(createOpenAIProvider({ apiKey, passthrough: false }).passthrough).toBeUndefined();
+  });
+
   it('sends the caller body with only model replaced and its own key, and returns the body as sent', async () => {
     const answer =
       '{"id":"chatcmpl-9","model":"gpt-x","choices":[{"index":0,"message":{"role":"assistant","content":"Yo","refusal":null},"finish_reason":"stop","logprobs":{"content":[]}}],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6},"new_top_level":1}';

@@ -21,4 +21,5 @@ export const sdkProviderConfigShape = {
   models: z.array(z.string().min(1)).optional(),
   timeoutMs: z.int().positive().optional(),
   capabilities: capabilitiesConfigSchema.optional(),
+  passthrough: z.boolean().optional(),
 };

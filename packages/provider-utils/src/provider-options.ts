@@ -184,4 +184,10 @@ export interface SdkProviderOptions<Client> {
   timeoutMs?: number;
   /** Overrides of the advertised capabilities (e.g. `{ vision: false }` for a text-only local model). */
   capabilities?: Partial<ProviderCapabilities>;
+  /**
+   * Take calls in the provider's own wire format as sent (`ProviderV1.passthrough`, used by the
+   * gateway when the client speaks the same API). Default true; false sends every call through the
+   * normalized mapping (translation), with Bulwark's own request validation.
+   */
+  passthrough?: boolean;
 }
