@@ -114,6 +114,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: config.server.requestTimeoutMs,
     clock,
     caching: plan.caching,
+    translation: (model) => {
+      const alias = config.models[model];
+      return (alias && !Array.isArray(alias) ? alias.translation : undefined) ?? config.translation;
+    },
     ready: () => plan.ready(),
     isDraining: () => draining,
     track(response, isActive, cut) {

@@ -172,11 +172,20 @@ const targetSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * What a call does when the target speaks the other wire format and a field of the caller's request
+ * cannot be carried: `lenient` serves it and names the fields in `x-bulwark-dropped`; `strict` answers
+ * 400 naming the first one.
+ */
+const translationSchema = z.enum(['lenient', 'strict']);
+
 const aliasSchema = z.union([
   z.array(targetSchema).min(1),
   z.strictObject({
     targets: z.array(targetSchema).min(1),
     contentFilterFallback: targetSchema.optional(),
+    /** Overrides the top-level `translation` for this alias. */
+    translation: translationSchema.optional(),
   }),
 ]);
 
@@ -228,6 +237,8 @@ export const gatewayConfigSchema = z.strictObject({
   models: z.record(z.string().min(1), aliasSchema).default({}),
   /** Let a model name that is not an alias through when one provider serves it. Default true. */
   passThrough: z.boolean().default(true),
+  /** Fields a cross-format call cannot carry: `lenient` (default) names them in `x-bulwark-dropped`, `strict` answers 400. */
+  translation: translationSchema.default('lenient'),
   /**
    * Middleware plugins, first-party or from installed packages, each at the stage it declares (the list
    * order only breaks ties). The sections below are shorthand for entries of this list.

@@ -9,6 +9,52 @@ export interface ParsedClientRequest {
   includeUsage: boolean;
   /** Gives an `InvalidRequestError` the call raises (a provider's mapping) the wire name of its field. */
   wireError?: (error: unknown) => unknown;
+  /** The caller's fields translation cannot carry (paths in the caller's request). */
+  dropped?: DroppedFields;
+}
+
+/** Fields of a request that translation cannot carry, by the path the caller wrote them at. */
+export interface DroppedFields {
+  /** Lost on every translated call (no normalized field holds them). */
+  always: readonly string[];
+  /** Lost when the target speaks the other wire format (kept for a target of the caller's format). */
+  crossFormat: readonly string[];
+}
+
+/** Collects dropped field paths while a parser walks a request. */
+export interface DropLog {
+  always(path: string): void;
+  crossFormat(path: string): void;
+  result(): DroppedFields | undefined;
+}
+
+export function createDropLog(): DropLog {
+  const always: string[] = [];
+  const crossFormat: string[] = [];
+  return {
+    always: (path) => {
+      always.push(path);
+    },
+    crossFormat: (path) => {
+      crossFormat.push(path);
+    },
+    result: () => (always.length === 0 && crossFormat.length === 0 ? undefined : { always, crossFormat }),
+  };
+}
+
+/**
+ * The caller's fields a target cannot carry: the cross-format ones unless the target's provider speaks
+ * the caller's format (`system` of the provider: `openai`, `anthropic`, or another system, which gets
+ * only what the normalized request holds).
+ */
+export function droppedFor(
+  parsed: ParsedClientRequest,
+  format: ClientFormat['name'],
+  system: string | undefined,
+): string[] {
+  const dropped = parsed.dropped;
+  if (!dropped) return [];
+  return system === format ? [...dropped.always] : [...dropped.always, ...dropped.crossFormat];
 }
 
 /**

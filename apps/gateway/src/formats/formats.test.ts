@@ -41,6 +41,7 @@ describe('OpenAI request parsing', () => {
       stream: true,
       stream_options: { include_usage: true },
       logprobs: true,
+      frequency_penalty: 0.5,
     });
     expect(stream).toBe(true);
     expect(includeUsage).toBe(true);
@@ -64,7 +65,8 @@ describe('OpenAI request parsing', () => {
       toolChoice: { type: 'tool', name: 'f' },
       responseFormat: { type: 'json' },
     });
-    expect(request.providerOptions).toEqual({ openai: { logprobs: true } });
+    expect(request.logprobs).toBe(true);
+    expect(request.providerOptions).toEqual({ openai: { frequency_penalty: 0.5 } });
   });
 
   it('names nested fields in their wire spelling', () => {

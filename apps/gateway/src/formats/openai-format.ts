@@ -4,9 +4,12 @@ import type {
   ChatRequest,
   ChatResponse,
   FinishReason,
+  PromptCacheControl,
+  ReasoningBlock,
   ResponseFormat,
   StreamEvent,
   TextPart,
+  TokenLogprob,
   ToolChoice,
   ToolDefinition,
   Usage,
@@ -15,6 +18,8 @@ import type {
 import { InvalidRequestError } from '@bulwark/core';
 import {
   type ClientFormat,
+  createDropLog,
+  type DropLog,
   isRecord,
   type ParsedClientRequest,
   publicAttempts,
@@ -40,6 +45,10 @@ const mappedFields = new Set([
   'stream',
   'stream_options',
   'n',
+  'reasoning_effort',
+  'user',
+  'logprobs',
+  'top_logprobs',
 ]);
 
 /** Normalized field paths in Chat Completions spelling (see `wireField`). */
@@ -71,6 +80,15 @@ const renamesWithCompletionTokens: FieldRenames = {
   ),
 };
 
+/** A Portkey-style `cache_control` on a content part or tool: `{ type: 'ephemeral', ttl? }`. */
+function cacheControlOf(field: string, value: unknown): PromptCacheControl | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value) || value.type !== 'ephemeral') invalid(field, '{ type: "ephemeral" }', value);
+  if (value.ttl !== undefined && value.ttl !== '5m' && value.ttl !== '1h')
+    invalid(`${field}.ttl`, '"5m" or "1h"', value.ttl);
+  return value.ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl: value.ttl };
+}
+
 function textContent(field: string, content: unknown): string | TextPart[] {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) invalid(field, 'a string or an array of text parts', content);
@@ -79,42 +97,83 @@ function textContent(field: string, content: unknown): string | TextPart[] {
       invalid(`${field}[${index}].type`, '"text"', isRecord(part) ? part.type : part);
     const text = part.type === 'text' ? part.text : part.refusal;
     if (typeof text !== 'string') invalid(`${field}[${index}].text`, 'a string', text);
-    return { type: 'text', text };
+    const result: TextPart = { type: 'text', text };
+    const cache = cacheControlOf(`${field}[${index}].cache_control`, part.cache_control);
+    if (cache) result.cacheControl = cache;
+    return result;
   });
 }
 
-function userContent(field: string, content: unknown): string | UserContentPart[] {
+function userContent(field: string, content: unknown, drops: DropLog): string | UserContentPart[] {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) invalid(field, 'a string or an array of content parts', content);
   return content.map((part, index): UserContentPart => {
     const partField = `${field}[${index}]`;
     if (!isRecord(part)) invalid(partField, 'an object', part);
-    if (part.type === 'text') {
-      if (typeof part.text !== 'string') invalid(`${partField}.text`, 'a string', part.text);
-      return { type: 'text', text: part.text };
-    }
-    if (part.type === 'image_url') {
-      const image = part.image_url;
-      if (!isRecord(image) || typeof image.url !== 'string')
-        invalid(`${partField}.image_url.url`, 'a string', isRecord(image) ? image.url : image);
-      const url = image.url;
-      const detail = image.detail;
-      if (detail !== undefined && detail !== 'auto' && detail !== 'low' && detail !== 'high')
-        invalid(`${partField}.image_url.detail`, '"auto", "low" or "high"', detail);
-      const dataMatch = url.startsWith('data:') ? dataUrlPattern.exec(url) : null;
-      const result: UserContentPart = dataMatch
-        ? { type: 'image', data: dataMatch[2]!, mediaType: dataMatch[1]! }
-        : { type: 'image', url };
-      if (detail !== undefined) result.detail = detail;
-      return result;
-    }
-    return invalid(`${partField}.type`, '"text" or "image_url"', part.type);
+    const cache = cacheControlOf(`${partField}.cache_control`, part.cache_control);
+    const mapped = contentPart(partField, part, drops);
+    if (cache) mapped.cacheControl = cache;
+    return mapped;
+  });
+}
+
+function contentPart(partField: string, part: Record<string, unknown>, drops: DropLog): UserContentPart {
+  if (part.type === 'text') {
+    if (typeof part.text !== 'string') invalid(`${partField}.text`, 'a string', part.text);
+    return { type: 'text', text: part.text };
+  }
+  if (part.type === 'file') {
+    const file = part.file;
+    if (!isRecord(file)) invalid(`${partField}.file`, 'an object', file);
+    const result: UserContentPart = { type: 'file' };
+    if (typeof file.file_id === 'string') result.fileId = file.file_id;
+    else if (typeof file.file_data === 'string') {
+      const dataMatch = dataUrlPattern.exec(file.file_data);
+      result.mediaType = dataMatch ? dataMatch[1]! : 'application/pdf';
+      result.data = dataMatch ? dataMatch[2]! : file.file_data;
+    } else invalid(`${partField}.file`, 'an object with file_data or file_id', file);
+    if (typeof file.filename === 'string') result.filename = file.filename;
+    return result;
+  }
+  if (part.type === 'image_url') {
+    const image = part.image_url;
+    if (!isRecord(image) || typeof image.url !== 'string')
+      invalid(`${partField}.image_url.url`, 'a string', isRecord(image) ? image.url : image);
+    const url = image.url;
+    const detail = image.detail;
+    if (detail !== undefined && detail !== 'auto' && detail !== 'low' && detail !== 'high')
+      invalid(`${partField}.image_url.detail`, '"auto", "low" or "high"', detail);
+    if (detail !== undefined && detail !== 'auto') drops.crossFormat(`${partField}.image_url.detail`);
+    const dataMatch = url.startsWith('data:') ? dataUrlPattern.exec(url) : null;
+    const result: UserContentPart = dataMatch
+      ? { type: 'image', data: dataMatch[2]!, mediaType: dataMatch[1]! }
+      : { type: 'image', url };
+    if (detail !== undefined) result.detail = detail;
+    return result;
+  }
+  return invalid(`${partField}.type`, '"text", "image_url" or "file"', part.type);
+}
+
+/** LiteLLM's `thinking_blocks` on an assistant message: Anthropic thinking with its signature, verbatim. */
+function thinkingBlocks(field: string, value: unknown): ReasoningBlock[] {
+  if (!Array.isArray(value)) invalid(field, 'an array of thinking blocks', value);
+  return value.map((block, index) => {
+    if (isRecord(block) && block.type === 'redacted_thinking' && typeof block.data === 'string')
+      return { type: 'redacted-reasoning', data: block.data };
+    if (!isRecord(block) || block.type !== 'thinking' || typeof block.thinking !== 'string')
+      invalid(`${field}[${index}]`, 'a { type: "thinking", thinking, signature } block', block);
+    const result: ReasoningBlock = { type: 'reasoning', text: block.thinking };
+    if (typeof block.signature === 'string' && block.signature !== '') result.signature = block.signature;
+    return result;
   });
 }
 
 const dataUrlPattern = /^data:([^;,]+);base64,(.*)$/s;
 
-function parseMessages(messages: unknown): { messages: ChatMessage[]; sources: MessageSource[] } {
+function parseMessages(
+  messages: unknown,
+  drops: DropLog,
+): { messages: ChatMessage[]; sources: MessageSource[] } {
   if (!Array.isArray(messages) || messages.length === 0) invalid('messages', 'a non-empty array', messages);
   const result: ChatMessage[] = [];
   const sources: MessageSource[] = [];
@@ -128,8 +187,14 @@ function parseMessages(messages: unknown): { messages: ChatMessage[]; sources: M
         result.push({ role: 'system', content: textContent(`${field}.content`, message.content) });
         return;
       case 'user': {
-        const user: ChatMessage = { role: 'user', content: userContent(`${field}.content`, message.content) };
-        if (typeof message.name === 'string') user.name = message.name;
+        const user: ChatMessage = {
+          role: 'user',
+          content: userContent(`${field}.content`, message.content, drops),
+        };
+        if (typeof message.name === 'string') {
+          user.name = message.name;
+          drops.crossFormat(`${field}.name`);
+        }
         result.push(user);
         return;
       }
@@ -139,6 +204,12 @@ function parseMessages(messages: unknown): { messages: ChatMessage[]; sources: M
             ? null
             : textContent(`${field}.content`, message.content);
         const assistant: ChatMessage = { role: 'assistant', content };
+        if (message.thinking_blocks !== undefined && message.thinking_blocks !== null) {
+          assistant.reasoning = thinkingBlocks(`${field}.thinking_blocks`, message.thinking_blocks);
+        } else if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
+          // Reasoning text without its signature cannot be replayed to a provider that checks one.
+          drops.always(`${field}.reasoning_content`);
+        }
         if (message.tool_calls !== undefined) {
           if (!Array.isArray(message.tool_calls))
             invalid(`${field}.tool_calls`, 'an array', message.tool_calls);
@@ -184,6 +255,8 @@ function parseTools(tools: unknown): ToolDefinition[] {
     };
     if (typeof fn.description === 'string') definition.description = fn.description;
     if (typeof fn.strict === 'boolean') definition.strict = fn.strict;
+    const cache = cacheControlOf(`${field}.cache_control`, tool.cache_control);
+    if (cache) definition.cacheControl = cache;
     return definition;
   });
 }
@@ -219,14 +292,18 @@ function parseResponseFormat(format: unknown): ResponseFormat {
   return invalid('response_format.type', '"text", "json_object" or "json_schema"', format.type);
 }
 
+const efforts = new Set(['minimal', 'low', 'medium', 'high']);
+
 /** Parses an OpenAI Chat Completions request body into the normalized request. */
 export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
   if (!isRecord(body)) invalid('body', 'a JSON object', body);
   if (typeof body.model !== 'string' || body.model === '') invalid('model', 'a non-empty string', body.model);
-  if (body.n !== undefined && body.n !== 1) invalid('n', '1 (the gateway returns one choice)', body.n);
+  if (body.n !== undefined && body.n !== null && body.n !== 1)
+    invalid('n', '1 (the gateway returns one choice)', body.n);
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     invalid('stream', 'a boolean', body.stream);
-  const { messages, sources } = parseMessages(body.messages);
+  const drops = createDropLog();
+  const { messages, sources } = parseMessages(body.messages, drops);
   const request: ChatRequest = { model: body.model, messages };
   if (body.tools !== undefined) request.tools = parseTools(body.tools);
   if (body.tool_choice !== undefined) request.toolChoice = parseToolChoice(body.tool_choice);
@@ -242,18 +319,43 @@ export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
   if (maxTokens !== undefined && maxTokens !== null) request.maxTokens = maxTokens as number;
   if (body.stop !== undefined && body.stop !== null)
     request.stop = typeof body.stop === 'string' ? [body.stop] : (body.stop as string[]);
-  if (body.seed !== undefined && body.seed !== null) request.seed = body.seed as number;
+  if (body.seed !== undefined && body.seed !== null) {
+    request.seed = body.seed as number;
+    drops.crossFormat('seed');
+  }
+  if (body.reasoning_effort !== undefined && body.reasoning_effort !== null) {
+    if (typeof body.reasoning_effort !== 'string' || !efforts.has(body.reasoning_effort))
+      invalid('reasoning_effort', '"minimal", "low", "medium" or "high"', body.reasoning_effort);
+    request.reasoning = { effort: body.reasoning_effort as 'minimal' | 'low' | 'medium' | 'high' };
+  }
+  if (body.user !== undefined && body.user !== null) {
+    if (typeof body.user !== 'string') invalid('user', 'a string', body.user);
+    request.user = body.user;
+  }
+  if (body.logprobs !== undefined && body.logprobs !== null) {
+    if (typeof body.logprobs !== 'boolean') invalid('logprobs', 'a boolean', body.logprobs);
+    request.logprobs = body.logprobs;
+    if (body.logprobs) drops.crossFormat('logprobs');
+  }
+  if (body.top_logprobs !== undefined && body.top_logprobs !== null) {
+    request.topLogprobs = body.top_logprobs as number;
+    drops.crossFormat('top_logprobs');
+  }
   if (body.response_format !== undefined) request.responseFormat = parseResponseFormat(body.response_format);
   if (body.metadata !== undefined && body.metadata !== null) {
     if (!isRecord(body.metadata) || Object.values(body.metadata).some((value) => typeof value !== 'string'))
       invalid('metadata', 'an object of string values', body.metadata);
     request.metadata = body.metadata as Record<string, string>;
+    // Anthropic's metadata takes only user_id.
+    for (const key of Object.keys(body.metadata)) if (key !== 'user_id') drops.crossFormat(`metadata.${key}`);
   }
   let extra: Record<string, unknown> | undefined;
   for (const key in body) {
     if (mappedFields.has(key)) continue;
     extra ??= {};
     extra[key] = body[key];
+    // Sent as is to OpenAI-format targets; nothing carries it to another format.
+    if (body[key] !== null) drops.crossFormat(key);
   }
   if (extra) request.providerOptions = { openai: extra };
   const wireError = validateNormalized(
@@ -266,7 +368,7 @@ export function parseOpenAIRequest(body: unknown): ParsedClientRequest {
     if (!isRecord(body.stream_options)) invalid('stream_options', 'an object', body.stream_options);
     includeUsage = body.stream_options.include_usage === true;
   }
-  return { request, stream: body.stream === true, includeUsage, wireError };
+  return { request, stream: body.stream === true, includeUsage, wireError, dropped: drops.result() };
 }
 
 function finishReason(reason: FinishReason | undefined): string {
@@ -274,12 +376,50 @@ function finishReason(reason: FinishReason | undefined): string {
 }
 
 function usageJson(usage: Usage): Record<string, unknown> {
-  return {
+  const json: Record<string, unknown> = {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
     total_tokens: usage.totalTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
   };
+  if (usage.reasoningTokens !== undefined)
+    json.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
+  return json;
+}
+
+function logprobsJson(logprobs: readonly TokenLogprob[]): unknown[] {
+  return logprobs.map((entry) => ({
+    token: entry.token,
+    logprob: entry.logprob,
+    bytes: entry.bytes ?? null,
+    top_logprobs: (entry.topLogprobs ?? []).map((top) => ({
+      token: top.token,
+      logprob: top.logprob,
+      bytes: top.bytes ?? null,
+    })),
+  }));
+}
+
+/**
+ * Reasoning as OpenAI-format clients read it: `reasoning_content` (the text, as DeepSeek and vLLM send
+ * it) and, when there are signatures or redacted blocks to keep, LiteLLM's `thinking_blocks`, which a
+ * client sends back on its next turn so the blocks reach Anthropic verbatim.
+ */
+function reasoningFields(
+  reasoning: readonly ReasoningBlock[] | undefined,
+  message: Record<string, unknown>,
+): void {
+  if (!reasoning || reasoning.length === 0) return;
+  message.reasoning_content = reasoning
+    .map((block) => (block.type === 'reasoning' ? block.text : ''))
+    .join('');
+  if (reasoning.some((block) => block.type === 'redacted-reasoning' || block.signature !== undefined)) {
+    message.thinking_blocks = reasoning.map((block) =>
+      block.type === 'redacted-reasoning'
+        ? { type: 'redacted_thinking', data: block.data }
+        : { type: 'thinking', thinking: block.text, signature: block.signature ?? '' },
+    );
+  }
 }
 
 function responseId(id: string): string {
@@ -290,9 +430,13 @@ function responseId(id: string): string {
 export function openAIResponse(response: ChatResponse): unknown {
   const message: Record<string, unknown> = {
     role: 'assistant',
-    content: response.text === '' && response.toolCalls.length > 0 ? null : response.text,
-    refusal: null,
+    content:
+      response.text === '' && (response.toolCalls.length > 0 || response.refusal !== undefined)
+        ? null
+        : response.text,
+    refusal: response.refusal ?? null,
   };
+  reasoningFields(response.reasoning, message);
   if (response.toolCalls.length > 0) {
     message.tool_calls = response.toolCalls.map((call) => ({
       id: call.id,
@@ -305,7 +449,15 @@ export function openAIResponse(response: ChatResponse): unknown {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: response.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(response.finishReason) }],
+    choices: [
+      {
+        index: 0,
+        message,
+        logprobs: response.logprobs ? { content: logprobsJson(response.logprobs), refusal: null } : null,
+        // A refusal is a normal stop for Chat Completions (`parse()` reads `message.refusal`).
+        finish_reason: response.refusal !== undefined ? 'stop' : finishReason(response.finishReason),
+      },
+    ],
   };
   if (response.usage) body.usage = usageJson(response.usage);
   return body;
@@ -334,7 +486,18 @@ class OpenAIStreamEncoder implements StreamEncoder {
         return this.begin(event.id, event.model);
       case 'text-delta': {
         const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
-        return `${head}${this.prefix}{"index":0,"delta":{"content":${JSON.stringify(event.text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+        const key = event.refusal ? 'refusal' : 'content';
+        const logprobs = event.logprobs
+          ? `{"content":${JSON.stringify(logprobsJson(event.logprobs))},"refusal":null}`
+          : 'null';
+        return `${head}${this.prefix}{"index":0,"delta":{"${key}":${JSON.stringify(event.text)}},"logprobs":${logprobs},"finish_reason":null}]}\n\n`;
+      }
+      case 'reasoning-delta': {
+        // Chat Completions streams reasoning text only (`reasoning_content`); signatures and redacted
+        // blocks reach OpenAI-format clients in non-streamed answers (`thinking_blocks`).
+        if (!event.text) return '';
+        const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
+        return `${head}${this.prefix}{"index":0,"delta":{"reasoning_content":${JSON.stringify(event.text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
       }
       case 'tool-call-delta': {
         const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
@@ -361,6 +524,8 @@ class OpenAIStreamEncoder implements StreamEncoder {
         this.finished = true;
         return `${head}${this.prefix}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finishReason(event.finishReason)}"}]}\n\n`;
       }
+      default:
+        return '';
     }
   }
 

@@ -5,6 +5,7 @@ import {
   type Bulwark,
   type BulwarkError,
   type CallOptions,
+  type ChatResponse,
   type Clock,
   checkJsonDepth,
   InvalidRequestError,
@@ -24,6 +25,7 @@ import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
+import { forwardableHeaders, passesThrough, wireFormatOf } from './forward-headers.js';
 import { safeHeaderValue } from './header-value.js';
 import { readBody } from './read-body.js';
 
@@ -77,6 +79,22 @@ function sendJson(
     'content-length': Buffer.byteLength(text),
   });
   response.end(text);
+}
+
+/** Sends a passthrough answer as the upstream sent it, with its relayed headers and the `x-bulwark-*` ones. */
+function sendWire(response: ServerResponse, answer: ChatResponse, defaultCacheStatus: string): void {
+  const wire = answer.wire!;
+  const body = wire.body ?? '';
+  if (response.headersSent || response.destroyed) return;
+  response.writeHead(wire.status, {
+    ...jsonHeaders,
+    ...wire.headers,
+    'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
+    'x-bulwark-attempts': String(countAttempts(answer.attempts)),
+    'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
 }
 
 function errorHeaders(error: BulwarkError): Record<string, string> {
@@ -249,11 +267,22 @@ export function createRequestHandler(
       parsed = format.parse(json);
       model = parsed.request.model;
       const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
+      // Same-format targets get the body as sent (only model replaced); the others get the translation.
+      const wireFormat = wireFormatOf(format);
+      if (passesThrough(bulwark, model, wireFormat)) {
+        callOptions.wire = {
+          format: wireFormat,
+          body: json as Record<string, unknown>,
+          headers: forwardableHeaders(request.headers),
+        };
+      }
       if (parsed.stream) {
         status = await streamChat(format, parsed, callOptions, response, started, () => cutBy);
       } else {
         const answer = await bulwark.chat(parsed.request, callOptions);
-        sendJson(response, 200, format.response(answer), {
+        // A passthrough answer goes back as the upstream sent it, read whole before the first byte.
+        if (answer.wire?.body !== undefined) sendWire(response, answer, defaultCacheStatus);
+        else sendJson(response, 200, format.response(answer), {
           'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
           'x-bulwark-attempts': String(countAttempts(answer.attempts)),
           'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
@@ -289,11 +318,17 @@ export function createRequestHandler(
     const stream = bulwark.stream(parsed.request, callOptions);
     const encoder = format.streamEncoder(parsed);
     let headersSent = false;
+    // The upstream's own frames (a same-format passthrough) are written as sent, not encoded.
+    let raw = false;
     const openStream = (event: StreamEvent): void => {
       const headers: Record<string, string> = { ...sseHeaders };
       const hit = event.type === 'start' && event.cache === 'hit';
       if (event.type === 'start')
         headers['x-bulwark-target'] = safeHeaderValue(`${event.provider}/${event.model}`);
+      if (event.type === 'start' && event.wire) {
+        raw = true;
+        Object.assign(headers, event.wire.headers);
+      }
       headers['x-bulwark-attempts'] = String(hit ? 0 : countAttempts(stream.trail) + 1);
       headers['x-bulwark-cache'] = (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus;
       response.writeHead(200, headers);
@@ -303,7 +338,7 @@ export function createRequestHandler(
     try {
       for await (const event of stream) {
         if (!headersSent) openStream(event);
-        const text = encoder.encode(event);
+        const text = raw ? (event.type === 'wire' ? event.data : '') : encoder.encode(event);
         if (text !== '' && !response.write(text)) await waitForDrain(response, callOptions.signal);
         if (response.destroyed || cutBy()) break;
       }
@@ -311,7 +346,7 @@ export function createRequestHandler(
       const cut = cutBy();
       if (cut) throw cut;
       if (!headersSent) openStream({ type: 'finish', finishReason: 'stop' });
-      response.end(encoder.end());
+      response.end(raw ? undefined : encoder.end());
       return 200;
     } catch (thrown) {
       const cut = cutBy();

@@ -1,0 +1,57 @@
+import { type Bulwark, InvalidRequestError } from '@bulwark/core';
+import { safeHeaderValue } from '../http/header-value.js';
+import { type ClientFormat, droppedFor, type ParsedClientRequest } from './client-format.js';
+
+/** `lenient`: serve and name the dropped fields in `x-bulwark-dropped`; `strict`: answer 400 naming one. */
+export type TranslationMode = 'lenient' | 'strict';
+
+/** Longest `x-bulwark-dropped` value; a longer list ends with `,...`. */
+const maxHeaderLength = 2048;
+
+function systemOf(bulwark: Bulwark, provider: string): string | undefined {
+  return bulwark.providers.get(provider)?.system;
+}
+
+/**
+ * In strict mode, throws an `InvalidRequestError` (400 in the caller's format) naming the first field of
+ * the caller's request that a target of the alias cannot carry, before any call is made.
+ */
+export function checkStrictTranslation(
+  bulwark: Bulwark,
+  format: ClientFormat,
+  parsed: ParsedClientRequest,
+  mode: TranslationMode,
+): void {
+  if (mode !== 'strict' || !parsed.dropped) return;
+  const alias = bulwark.resolve(parsed.request.model);
+  const targets = alias.contentFilterFallback
+    ? [...alias.targets, alias.contentFilterFallback]
+    : alias.targets;
+  for (const target of targets) {
+    const system = systemOf(bulwark, target.provider);
+    const [field] = droppedFor(parsed, format.name, system);
+    if (field === undefined) continue;
+    throw new InvalidRequestError({
+      field,
+      local: true,
+      message: `Invalid request: ${field} cannot be carried to ${target.provider}/${target.model} (a ${system ?? 'different'}-format target) and translation is strict`,
+    });
+  }
+}
+
+/** The `x-bulwark-dropped` header for an answer from `provider`, or none when nothing was dropped. */
+export function droppedHeader(
+  bulwark: Bulwark,
+  format: ClientFormat,
+  parsed: ParsedClientRequest,
+  provider: string,
+): Record<string, string> {
+  if (!parsed.dropped) return {};
+  const fields = droppedFor(parsed, format.name, systemOf(bulwark, provider));
+  if (fields.length === 0) return {};
+  let value = safeHeaderValue(fields.join(','));
+  if (value.length > maxHeaderLength) {
+    value = `${value.slice(0, value.lastIndexOf(',', maxHeaderLength - 4))},...`;
+  }
+  return { 'x-bulwark-dropped': value };
+}
