@@ -5,7 +5,6 @@ import {
   type Bulwark,
   type BulwarkError,
   type CallOptions,
-  type ChatResponse,
   type Clock,
   checkJsonDepth,
   InvalidRequestError,
@@ -18,6 +17,7 @@ import {
 import { anthropicFormat } from '../formats/anthropic-format.js';
 import type { ClientFormat, ParsedClientRequest } from '../formats/client-format.js';
 import { openAIFormat } from '../formats/openai-format.js';
+import { checkStrictTranslation, droppedHeader, type TranslationMode } from '../formats/translation-policy.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ReadinessReport } from '../plan/readiness.js';
 import { serveEmbeddings } from '../routes/embeddings.js';
@@ -25,7 +25,6 @@ import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
-import { forwardableHeaders, passesThrough, wireFormatOf } from './forward-headers.js';
 import { safeHeaderValue } from './header-value.js';
 import { readBody } from './read-body.js';
 
@@ -45,6 +44,8 @@ export interface RequestHandlerOptions {
   clock?: Clock;
   /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
   caching: boolean;
+  /** The translation mode of a requested model (its alias's, else the top-level one). Default lenient. */
+  translation?: (model: string) => TranslationMode;
   /** Readiness: resolves true when every dependency (Redis) answers. */
   /** The plugins' readiness: `/readyz` answers 200 when every plugin with a `ready()` is ready, else 503 with the reasons. */
   ready: () => Promise<ReadinessReport>;
@@ -79,22 +80,6 @@ function sendJson(
     'content-length': Buffer.byteLength(text),
   });
   response.end(text);
-}
-
-/** Sends a passthrough answer as the upstream sent it, with its relayed headers and the `x-bulwark-*` ones. */
-function sendWire(response: ServerResponse, answer: ChatResponse, defaultCacheStatus: string): void {
-  const wire = answer.wire!;
-  const body = wire.body ?? '';
-  if (response.headersSent || response.destroyed) return;
-  response.writeHead(wire.status, {
-    ...jsonHeaders,
-    ...wire.headers,
-    'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
-    'x-bulwark-attempts': String(countAttempts(answer.attempts)),
-    'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
-    'content-length': Buffer.byteLength(body),
-  });
-  response.end(body);
 }
 
 function errorHeaders(error: BulwarkError): Record<string, string> {
@@ -266,26 +251,17 @@ export function createRequestHandler(
       checkJsonDepth(json);
       parsed = format.parse(json);
       model = parsed.request.model;
+      checkStrictTranslation(bulwark, format, parsed, options.translation?.(model) ?? 'lenient');
       const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
-      // Same-format targets get the body as sent (only model replaced); the others get the translation.
-      const wireFormat = wireFormatOf(format);
-      if (passesThrough(bulwark, model, wireFormat)) {
-        callOptions.wire = {
-          format: wireFormat,
-          body: json as Record<string, unknown>,
-          headers: forwardableHeaders(request.headers),
-        };
-      }
       if (parsed.stream) {
         status = await streamChat(format, parsed, callOptions, response, started, () => cutBy);
       } else {
         const answer = await bulwark.chat(parsed.request, callOptions);
-        // A passthrough answer goes back as the upstream sent it, read whole before the first byte.
-        if (answer.wire?.body !== undefined) sendWire(response, answer, defaultCacheStatus);
-        else sendJson(response, 200, format.response(answer), {
+        sendJson(response, 200, format.response(answer), {
           'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
           'x-bulwark-attempts': String(countAttempts(answer.attempts)),
           'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+          ...droppedHeader(bulwark, format, parsed, answer.provider),
         });
       }
     } catch (thrown) {
@@ -318,16 +294,12 @@ export function createRequestHandler(
     const stream = bulwark.stream(parsed.request, callOptions);
     const encoder = format.streamEncoder(parsed);
     let headersSent = false;
-    // The upstream's own frames (a same-format passthrough) are written as sent, not encoded.
-    let raw = false;
     const openStream = (event: StreamEvent): void => {
       const headers: Record<string, string> = { ...sseHeaders };
       const hit = event.type === 'start' && event.cache === 'hit';
-      if (event.type === 'start')
+      if (event.type === 'start') {
         headers['x-bulwark-target'] = safeHeaderValue(`${event.provider}/${event.model}`);
-      if (event.type === 'start' && event.wire) {
-        raw = true;
-        Object.assign(headers, event.wire.headers);
+        Object.assign(headers, droppedHeader(bulwark, format, parsed, event.provider));
       }
       headers['x-bulwark-attempts'] = String(hit ? 0 : countAttempts(stream.trail) + 1);
       headers['x-bulwark-cache'] = (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus;
@@ -338,7 +310,7 @@ export function createRequestHandler(
     try {
       for await (const event of stream) {
         if (!headersSent) openStream(event);
-        const text = raw ? (event.type === 'wire' ? event.data : '') : encoder.encode(event);
+        const text = encoder.encode(event);
         if (text !== '' && !response.write(text)) await waitForDrain(response, callOptions.signal);
         if (response.destroyed || cutBy()) break;
       }
@@ -346,7 +318,7 @@ export function createRequestHandler(
       const cut = cutBy();
       if (cut) throw cut;
       if (!headersSent) openStream({ type: 'finish', finishReason: 'stop' });
-      response.end(raw ? undefined : encoder.end());
+      response.end(encoder.end());
       return 200;
     } catch (thrown) {
       const cut = cutBy();
