@@ -234,7 +234,7 @@ export function createCache(options: CacheOptions): CacheMiddleware {
     }
     if (result.cacheable) {
       try {
-        result.key = computeCacheKey(request, keyOptions);
+        result.key = computeCacheKey(request, keyOptions, context.wire);
       } catch (error) {
         result.lookup = false;
         result.store = false;

@@ -42,7 +42,7 @@ export function createCoalescing(options: CoalescingOptions = {}): CoalescingMid
     stream: boolean,
   ) => {
     const tenant = options.shared ? '' : (context.metadata.tenant ?? '');
-    return `${stream ? 's' : 'c'}\n${tenant}\n${computeCacheKey(request, keyOptions)}`;
+    return `${stream ? 's' : 'c'}\n${tenant}\n${computeCacheKey(request, keyOptions, context.wire)}`;
   };
   const report = (context: CallContext, key: string, stream: boolean): void => {
     if (!context.events.has('cache:coalesced')) return;
