@@ -21,7 +21,14 @@ beforeAll(async () => {
         ],
       },
       providers: {
-        main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-test-cache-0000' },
+        // Translated calls share entries across formats and stream/plain; a passthrough call's entry is
+        // its own bytes (gateway-passthrough.test.ts).
+        main: {
+          plugin: 'openai',
+          baseURL: upstream.openaiBaseURL,
+          apiKey: 'sk-test-cache-0000',
+          passthrough: false,
+        },
       },
       models: { smart: [{ provider: 'main', model: 'gpt-4o' }] },
       cache: { plugin: 'memory', ttlSeconds: 60 },

@@ -43,8 +43,15 @@ beforeAll(async () => {
     config: {
       server: { port: 0 },
       providers: {
-        main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: upstreamKey },
-        ant: { plugin: 'anthropic', baseURL: upstream.anthropicBaseURL, apiKey: upstreamKey },
+        // Translation path: Bulwark's own validation of what it maps (a passthrough forwards as sent
+        // and the upstream validates).
+        main: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: upstreamKey, passthrough: false },
+        ant: {
+          plugin: 'anthropic',
+          baseURL: upstream.anthropicBaseURL,
+          apiKey: upstreamKey,
+          passthrough: false,
+        },
       },
       models: {
         smart: [{ provider: 'main', model: 'gpt-4o' }],

@@ -5,6 +5,7 @@ import {
   type Bulwark,
   type BulwarkError,
   type CallOptions,
+  type ChatResponse,
   type Clock,
   checkJsonDepth,
   InvalidRequestError,
@@ -25,6 +26,7 @@ import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
+import { forwardableHeaders, passesThrough, wireFormatOf } from './forward-headers.js';
 import { safeHeaderValue } from './header-value.js';
 import { readBody } from './read-body.js';
 
@@ -80,6 +82,22 @@ function sendJson(
     'content-length': Buffer.byteLength(text),
   });
   response.end(text);
+}
+
+/** Sends a passthrough answer as the upstream sent it, with its relayed headers and the `x-bulwark-*` ones. */
+function sendWire(response: ServerResponse, answer: ChatResponse, defaultCacheStatus: string): void {
+  const wire = answer.wire!;
+  const body = wire.body ?? '';
+  if (response.headersSent || response.destroyed) return;
+  response.writeHead(wire.status, {
+    ...jsonHeaders,
+    ...wire.headers,
+    'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
+    'x-bulwark-attempts': String(countAttempts(answer.attempts)),
+    'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
 }
 
 function errorHeaders(error: BulwarkError): Record<string, string> {
@@ -253,11 +271,22 @@ export function createRequestHandler(
       model = parsed.request.model;
       checkStrictTranslation(bulwark, format, parsed, options.translation?.(model) ?? 'lenient');
       const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
+      // Same-format targets get the body as sent (only model replaced); the others get the translation.
+      const wireFormat = wireFormatOf(format);
+      if (passesThrough(bulwark, model, wireFormat)) {
+        callOptions.wire = {
+          format: wireFormat,
+          body: json as Record<string, unknown>,
+          headers: forwardableHeaders(request.headers),
+        };
+      }
       if (parsed.stream) {
         status = await streamChat(format, parsed, callOptions, response, started, () => cutBy);
       } else {
         const answer = await bulwark.chat(parsed.request, callOptions);
-        sendJson(response, 200, format.response(answer), {
+        // A passthrough answer goes back as the upstream sent it, read whole before the first byte.
+        if (answer.wire?.body !== undefined) sendWire(response, answer, defaultCacheStatus);
+        else sendJson(response, 200, format.response(answer), {
           'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
           'x-bulwark-attempts': String(countAttempts(answer.attempts)),
           'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
@@ -294,12 +323,18 @@ export function createRequestHandler(
     const stream = bulwark.stream(parsed.request, callOptions);
     const encoder = format.streamEncoder(parsed);
     let headersSent = false;
+    // The upstream's own frames (a same-format passthrough) are written as sent, not encoded.
+    let raw = false;
     const openStream = (event: StreamEvent): void => {
       const headers: Record<string, string> = { ...sseHeaders };
       const hit = event.type === 'start' && event.cache === 'hit';
       if (event.type === 'start') {
         headers['x-bulwark-target'] = safeHeaderValue(`${event.provider}/${event.model}`);
         Object.assign(headers, droppedHeader(bulwark, format, parsed, event.provider));
+      }
+      if (event.type === 'start' && event.wire) {
+        raw = true;
+        Object.assign(headers, event.wire.headers);
       }
       headers['x-bulwark-attempts'] = String(hit ? 0 : countAttempts(stream.trail) + 1);
       headers['x-bulwark-cache'] = (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus;
@@ -310,7 +345,7 @@ export function createRequestHandler(
     try {
       for await (const event of stream) {
         if (!headersSent) openStream(event);
-        const text = encoder.encode(event);
+        const text = raw ? (event.type === 'wire' ? event.data : '') : encoder.encode(event);
         if (text !== '' && !response.write(text)) await waitForDrain(response, callOptions.signal);
         if (response.destroyed || cutBy()) break;
       }
@@ -318,7 +353,7 @@ export function createRequestHandler(
       const cut = cutBy();
       if (cut) throw cut;
       if (!headersSent) openStream({ type: 'finish', finishReason: 'stop' });
-      response.end(encoder.end());
+      response.end(raw ? undefined : encoder.end());
       return 200;
     } catch (thrown) {
       const cut = cutBy();
