@@ -15,6 +15,8 @@ import {
 } from '@bulwark/core';
 import type { GatewayConfig, GatewayConfigInput } from './config/config-schema.js';
 import { substituteEnv, validateGatewayConfig } from './config/load-config.js';
+import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
+import { createDashboardState, type DashboardState } from './dashboard/dashboard-state.js';
 import { createApiKeyChecker } from './http/api-keys.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -43,6 +45,8 @@ export interface Gateway {
   readonly bulwark: Bulwark;
   readonly server: Server;
   readonly metrics: GatewayMetrics | undefined;
+  /** What the live dashboard shows, aggregated from the event bus. */
+  readonly dashboard: DashboardState;
   /** `http://host:port` once listening. */
   readonly url: string | undefined;
   /** Starts listening (default: the config's host and port); resolves to the URL. */
@@ -99,6 +103,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     throw error;
   }
 
+  const dashboardState = createDashboardState({
+    events,
+    clock,
+    breakerCooldownMs: breakerCooldownOf(config),
+  });
+  const dashboard = createDashboardRoutes({
+    state: dashboardState,
+    auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
+  });
+
   /** Calls in flight, each with the function that cuts it at the drain deadline. */
   const active = new Map<ServerResponse, ((error: BulwarkError) => void) | undefined>();
   let draining = false;
@@ -114,6 +128,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: config.server.requestTimeoutMs,
     clock,
     caching: plan.caching,
+    dashboard,
     translation: (model) => {
       const alias = config.models[model];
       return (alias && !Array.isArray(alias) ? alias.translation : undefined) ?? config.translation;
@@ -138,6 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     bulwark,
     server,
     metrics,
+    dashboard: dashboardState,
     get url() {
       return url;
     },
@@ -196,6 +212,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
       closing ??= (async () => {
         draining = true;
+        dashboard.close();
+        dashboardState.close();
         const limit = closeOptions.drainTimeoutMs ?? config.server.drainTimeoutMs;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -236,6 +254,12 @@ function serverOptions(server: GatewayConfig['server']): ServerOptions {
     requestTimeout: body > 0 ? headersTimeout + body + 1000 : 0,
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
   };
+}
+
+/** When an open target probes again: the breaker section's cooldown, else the breaker's default. */
+function breakerCooldownOf(config: GatewayConfig): number {
+  const section = config.breaker as { cooldownMs?: unknown } | false | undefined;
+  return section && typeof section.cooldownMs === 'number' ? section.cooldownMs : 15_000;
 }
 
 /** `createGateway` then `listen`: a running gateway. */

@@ -15,6 +15,7 @@ import {
   type StreamEvent,
   toBulwarkError,
 } from '@bulwark/core';
+import type { DashboardRoutes } from '../dashboard/dashboard-routes.js';
 import { anthropicFormat } from '../formats/anthropic-format.js';
 import type { ClientFormat, ParsedClientRequest } from '../formats/client-format.js';
 import { openAIFormat } from '../formats/openai-format.js';
@@ -46,6 +47,8 @@ export interface RequestHandlerOptions {
   clock?: Clock;
   /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
   caching: boolean;
+  /** The live dashboard's routes (`GET /`, `/dashboard`, `/dashboard/events`); see `createDashboardRoutes`. */
+  dashboard?: DashboardRoutes | undefined;
   /** The translation mode of a requested model (its alias's, else the top-level one). Default lenient. */
   translation?: (model: string) => TranslationMode;
   /** Readiness: resolves true when every dependency (Redis) answers. */
@@ -466,6 +469,7 @@ export function createRequestHandler(
           serveEmbeddings(bulwark, json, call, answer, defaultCacheStatus),
         );
     } else if (method === 'GET' || method === 'HEAD') {
+      if (options.dashboard?.(request, response, path)) return;
       if (path === '/healthz') return sendJson(response, 200, { status: 'ok' });
       if (path === '/readyz') return void handleReady(response);
       if (path === '/metrics')
