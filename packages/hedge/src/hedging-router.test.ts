@@ -344,3 +344,20 @@ describe('createHedgingRouter with streams', () => {
     expect(first.inFlight + second.inFlight).toBe(0);
   });
 });
+
+describe('createHedgingRouter: what holds a process open', () => {
+  it('the hedge delay is a ref’d timer of the call in flight and is gone once the call settles', async () => {
+    const { clock, bulwark } = setup(
+      { delayMs: 1000, budget: false },
+      { latencyMs: 5000 },
+      { latencyMs: 100 },
+    );
+    const call = bulwark.chat(request, { timeoutMs: 60_000 });
+    await clock.advance(0);
+    // The primary's wait (its simulated I/O) and the hedge delay hold the process; the deadline only bounds them.
+    expect(clock.pending({ ref: true })).toBe(2);
+    expect(clock.pending({ ref: false })).toBe(1);
+    expect((await clock.run(call)).provider).toBe('second');
+    expect(clock.pending()).toBe(0);
+  });
+});
