@@ -12,6 +12,17 @@ import {
 } from './anthropic-format.js';
 import { embeddingsBody } from './embeddings-format.js';
 import {
+  googleAsChat,
+  googleCall,
+  googleErrorBody,
+  googleRequestId,
+  googleResponseBody,
+  googleResponseId,
+  googleStreamErrorFrame,
+  googleStreamFrames,
+  googleValidationProblem,
+} from './google-format.js';
+import {
   openaiCompletionBody,
   openaiEnvelope,
   openaiErrorBody,
@@ -73,6 +84,7 @@ function formatOf(method: string, path: string, headers: Record<string, string>)
   if (method === 'POST' && path === '/v1/chat/completions') return 'openai';
   if (method === 'POST' && path === '/v1/messages') return 'anthropic';
   if (method === 'POST' && path === '/v1/embeddings') return 'embeddings';
+  if (method === 'POST' && googleCall(path)) return 'google';
   if (method === 'GET' && path === '/v1/models') return 'models';
   return headers['anthropic-version'] === undefined ? undefined : 'anthropic';
 }
@@ -106,6 +118,7 @@ function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
 /** The first validation problem the real API would answer 400 for, if any. */
 function validationProblem(format: RequestFormat, body: unknown): string | undefined {
   if (format === 'models') return undefined;
+  if (format === 'google') return googleValidationProblem(body);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return format === 'anthropic' ? 'Invalid JSON body' : 'We could not parse the JSON body of your request.';
   }
@@ -138,6 +151,8 @@ function rateLimitHeaders(format: RequestFormat, buckets: Buckets, now: number):
   const tokens = buckets.tokens;
   const remainingRequests = String(Math.floor(requests.available(now)));
   const remainingTokens = String(Math.floor(tokens.available(now)));
+  // The Gemini API sends no rate-limit headers (a 429 says RESOURCE_EXHAUSTED, nothing more).
+  if (format === 'google') return {};
   if (format === 'anthropic') {
     const requestsReset = formatResetTime(now, requests.untilFull(now));
     const tokensReset = formatResetTime(now, tokens.untilFull(now));
@@ -273,25 +288,28 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     special?: 'context-length' | 'content-filter',
     override?: { type?: string; message?: string },
   ): string =>
-    exchange.format === 'anthropic'
-      ? anthropicErrorBody(status, exchange.model, exchange.requestId, special, override)
-      : openaiErrorBody(
-          status,
-          exchange.model,
-          special,
-          override,
-          exchange.request.headers.authorization?.replace(/^Bearer /i, ''),
-        );
+    exchange.format === 'google'
+      ? googleErrorBody(status, exchange.model, special, override)
+      : exchange.format === 'anthropic'
+        ? anthropicErrorBody(status, exchange.model, exchange.requestId, special, override)
+        : openaiErrorBody(
+            status,
+            exchange.model,
+            special,
+            override,
+            exchange.request.headers.authorization?.replace(/^Bearer /i, ''),
+          );
 
   const reply = (exchange: Exchange, behavior: Extract<FakeBehavior, { kind: 'reply' }>): ResolvedReply =>
     resolveReply(
       behavior,
-      exchange.body,
+      exchange.format === 'google' ? googleAsChat(exchange.body) : exchange.body,
       exchange.format === 'anthropic' ? anthropicToolUseId : openaiToolCallId,
     );
 
   /** The SSE frames of a reply in the request's wire format. */
   const streamFrames = (exchange: Exchange, resolved: ResolvedReply): string[] => {
+    if (exchange.format === 'google') return googleStreamFrames(resolved, googleResponseId(), exchange.model);
     if (exchange.format === 'anthropic')
       return anthropicStreamFrames(resolved, anthropicMessageId(), exchange.model);
     const options = exchange.body.stream_options as { include_usage?: unknown } | undefined;
@@ -299,9 +317,11 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
   };
 
   const jsonBody = (exchange: Exchange, resolved: ResolvedReply): string =>
-    exchange.format === 'anthropic'
-      ? anthropicMessageBody(resolved, anthropicMessageId(), exchange.model)
-      : openaiCompletionBody(resolved, openaiEnvelope(exchange.model));
+    exchange.format === 'google'
+      ? googleResponseBody(resolved, googleResponseId(), exchange.model)
+      : exchange.format === 'anthropic'
+        ? anthropicMessageBody(resolved, anthropicMessageId(), exchange.model)
+        : openaiCompletionBody(resolved, openaiEnvelope(exchange.model));
 
   const modelsBody = (exchange: Exchange): string => {
     if (exchange.request.headers['anthropic-version'] !== undefined) {
@@ -371,17 +391,21 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
         if (exchange.stream && status === 200) {
           startStream(exchange);
           const broken =
-            exchange.format === 'anthropic'
-              ? 'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_\n\n'
-              : 'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"delta":{"content":"hel\n\n';
+            exchange.format === 'google'
+              ? 'data: {"candidates": [{"content": {"parts": [{"text": "hel\r\n\r\n'
+              : exchange.format === 'anthropic'
+                ? 'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_\n\n'
+                : 'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"delta":{"content":"hel\n\n';
           await writeFrame(exchange, broken);
           exchange.response.end();
           return;
         }
         const truncated =
-          exchange.format === 'anthropic'
-            ? '{"id":"msg_broken","type":"message","role":"assistant","content":[{"type":"text","text":"hel'
-            : '{\n  "id": "chatcmpl-broken",\n  "object": "chat.completion",\n  "choices": [\n    {\n      "index": 0,\n      "message": {\n        "role": "assist';
+          exchange.format === 'google'
+            ? '{\n  "candidates": [\n    {\n      "content": {\n        "parts": [\n          {\n            "text": "hel'
+            : exchange.format === 'anthropic'
+              ? '{"id":"msg_broken","type":"message","role":"assistant","content":[{"type":"text","text":"hel'
+              : '{\n  "id": "chatcmpl-broken",\n  "object": "chat.completion",\n  "choices": [\n    {\n      "index": 0,\n      "message": {\n        "role": "assist';
         return sendJson(exchange, status, truncated);
       }
       case 'raw': {
@@ -406,7 +430,12 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
           if (behavior.kind === 'stream-error') {
             const type = behavior.error?.type ?? 'overloaded_error';
             const message = behavior.error?.message ?? 'Overloaded';
-            const status = type === 'overloaded_error' && exchange.format === 'anthropic' ? 529 : 500;
+            const status =
+              type === 'overloaded_error' && exchange.format === 'anthropic'
+                ? 529
+                : type === 'overloaded_error' && exchange.format === 'google'
+                  ? 503
+                  : 500;
             return sendJson(exchange, status, errorBody(exchange, status, undefined, { type, message }));
           }
           const body = jsonBody(exchange, resolved);
@@ -428,9 +457,11 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
           const error = behavior.error ?? { type: 'overloaded_error', message: 'Overloaded' };
           await writeFrame(
             exchange,
-            exchange.format === 'anthropic'
-              ? anthropicStreamErrorFrame(error)
-              : openaiStreamErrorFrame(error),
+            exchange.format === 'google'
+              ? googleStreamErrorFrame(error)
+              : exchange.format === 'anthropic'
+                ? anthropicStreamErrorFrame(error)
+                : openaiStreamErrorFrame(error),
           );
           exchange.response.end();
         }
@@ -447,24 +478,33 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     const path = request.url ?? '/';
     const route = formatOf(method, path.split('?')[0] ?? path, headers);
     const format: RequestFormat = route ?? 'openai';
-    const requestId = format === 'anthropic' ? anthropicRequestId() : openaiRequestId();
+    const requestId =
+      format === 'anthropic'
+        ? anthropicRequestId()
+        : format === 'google'
+          ? googleRequestId()
+          : openaiRequestId();
     const body = parseBody(text);
     requests.push({ id: requestId, format, method, path, headers, body, receivedAt });
     if (requests.length > maxRecorded) requests.splice(0, requests.length - maxRecorded);
     stats.requests += 1;
 
     const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const google = route === 'google' ? googleCall(path.split('?')[0] ?? path) : undefined;
     const baseHeaders: Record<string, string> =
-      format === 'anthropic'
-        ? { 'request-id': requestId, 'anthropic-organization-id': '00000000-0000-4000-8000-000000000000' }
-        : { 'x-request-id': requestId, 'openai-version': '2020-10-01', 'openai-processing-ms': '1' };
+      format === 'google'
+        ? // The real API sends no request id; the fake's lets tests match an answer to its request.
+          { 'x-goog-request-id': requestId, server: 'scaffolding on HTTPServer2' }
+        : format === 'anthropic'
+          ? { 'request-id': requestId, 'anthropic-organization-id': '00000000-0000-4000-8000-000000000000' }
+          : { 'x-request-id': requestId, 'openai-version': '2020-10-01', 'openai-processing-ms': '1' };
     const exchange: Exchange = {
       request,
       response,
       format,
       body: record,
-      model: typeof record.model === 'string' ? record.model : 'unknown',
-      stream: record.stream === true,
+      model: google?.model ?? (typeof record.model === 'string' ? record.model : 'unknown'),
+      stream: google?.stream ?? record.stream === true,
       requestId,
       baseHeaders,
     };
@@ -486,7 +526,7 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     }
     if (format !== 'models') {
       const at = now();
-      const cost = requestTokens(format, record);
+      const cost = requestTokens(format, format === 'google' ? googleAsChat(record) : record);
       const wait = Math.max(buckets.requests.waitFor(1, at), buckets.tokens.waitFor(cost, at));
       if (buckets.enforced && wait > 0) {
         stats.rateLimited += 1;
@@ -521,9 +561,11 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
         ? `This request would exceed the rate limit for your organization of ${bucket.capacity} ${scope === 'requests' ? 'requests' : 'input tokens'} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.`
         : `Rate limit reached for ${exchange.model} in organization org-fake on ${unit}: Limit ${bucket.capacity}, Used ${bucket.capacity - Math.floor(bucket.available(now()))}, Requested ${requested}. Please try again in ${formatGoDuration(retryMs)}. Visit https://platform.openai.com/account/rate-limits to learn more.`;
     const body =
-      exchange.format === 'anthropic'
-        ? anthropicErrorBody(429, exchange.model, exchange.requestId, undefined, { message })
-        : openaiErrorBody(429, exchange.model, undefined, { message, type: scope });
+      exchange.format === 'google'
+        ? googleErrorBody(429, exchange.model, undefined, { message })
+        : exchange.format === 'anthropic'
+          ? anthropicErrorBody(429, exchange.model, exchange.requestId, undefined, { message })
+          : openaiErrorBody(429, exchange.model, undefined, { message, type: scope });
     sendJson(exchange, 429, body, { 'retry-after': String(seconds), 'retry-after-ms': String(retryMs) });
   }
 
@@ -566,6 +608,7 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     url,
     openaiBaseURL: `${url}/v1`,
     anthropicBaseURL: url,
+    googleBaseURL: `${url}/v1beta`,
     port: address.port,
     requests,
     stats,

@@ -1,5 +1,5 @@
 /** Which API a recorded request spoke, decided by its endpoint. */
-export type RequestFormat = 'openai' | 'anthropic' | 'embeddings' | 'models';
+export type RequestFormat = 'openai' | 'anthropic' | 'google' | 'embeddings' | 'models';
 
 /** One request the fake upstream received, in arrival order. */
 export interface RecordedRequest {
@@ -143,6 +143,8 @@ export interface FakeUpstream {
   readonly openaiBaseURL: string;
   /** `url`: the `baseURL` for `new Anthropic(…)`. */
   readonly anthropicBaseURL: string;
+  /** `${url}/v1beta`: the `baseURL` for the Gemini API (`createGoogleGenerativeAI({ baseURL })`). */
+  readonly googleBaseURL: string;
   readonly port: number;
   /** Every request received, in arrival order (also the rate-limited ones). */
   readonly requests: RecordedRequest[];
