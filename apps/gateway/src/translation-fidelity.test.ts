@@ -471,7 +471,10 @@ const anthropicRequest = {
         { type: 'tool_use', id: 'call_1', name: 'lookup', input: { q: 'x' } },
       ],
     },
-    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'found' }] },
+    {
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'found', is_error: true }],
+    },
   ],
 };
 
@@ -553,6 +556,7 @@ describe('Anthropic client → OpenAI provider', () => {
         'tools[1]',
         'messages[0].content[1].citations',
         'messages[1].content[0]',
+        'messages[2].content[0].is_error',
         'top_k',
       ].sort(),
     );

@@ -190,7 +190,10 @@ function parseMessages(
             };
             if (block.cache_control !== undefined && block.cache_control !== null)
               drops.always(`${blockField}.cache_control`);
-            if (block.is_error === true) tool.isError = true;
+            if (block.is_error === true) {
+              tool.isError = true;
+              drops.crossFormat(`${blockField}.is_error`);
+            }
             messages.push(tool);
             sources.push({ path: blockField });
             return;
