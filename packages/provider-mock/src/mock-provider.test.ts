@@ -12,7 +12,7 @@ import { createTestCallContext } from '@bulwark/testkit';
 import { describe, expect, it } from 'vitest';
 import { estimateTokens, promptText } from './mock-answer.js';
 import { mockErrorCodes } from './mock-errors.js';
-import { createMockProvider } from './mock-provider.js';
+import { createMockProvider, type MockProvider } from './mock-provider.js';
 import { plugin } from './plugin.js';
 
 const hello: ChatRequest = { model: 'mock-1', messages: [{ role: 'user', content: 'Hello there, mock' }] };
@@ -495,6 +495,31 @@ describe('mock plugin descriptor', () => {
       code: 'configuration',
       path: 'providers.demo.failureRate',
     });
+  });
+
+  it('keeps no call records by default, so a long-running host does not grow (opt in with recordCalls)', async () => {
+    const registry = createPluginRegistry();
+    registry.register(plugin);
+    const quiet = (await registry.create(
+      'provider',
+      'mock',
+      { models: ['m'] },
+      'providers.quiet',
+    )) as MockProvider;
+    const recorded = (await registry.create(
+      'provider',
+      'mock',
+      { models: ['m'], recordCalls: true },
+      'providers.recorded',
+    )) as MockProvider;
+    const context = createTestCallContext({ clock: createVirtualClock() });
+    for (let index = 0; index < 3; index += 1) {
+      await quiet.complete({ ...hello, model: 'm' }, context);
+      await recorded.complete({ ...hello, model: 'm' }, context);
+    }
+    expect(quiet.calls).toHaveLength(0);
+    expect(quiet.callCount).toBe(3);
+    expect(recorded.calls).toHaveLength(3);
   });
 
   it('documents the token estimate: prompt characters over four', () => {

@@ -68,6 +68,9 @@ export const plugin: PluginDescriptor<'provider', MockProviderConfig> = {
   create(config, context) {
     return createMockProvider({
       ...(config as Parameters<typeof createMockProvider>[0]),
+      // A plugin instance serves a long-running host (the gateway): keeping every call would grow
+      // without bound, so records are opt-in here (`callCount` still counts).
+      recordCalls: config.recordCalls ?? false,
       name: context.name,
       clock: context.clock,
     });
