@@ -676,7 +676,23 @@ describe('Anthropic client → OpenAI provider', () => {
   });
 });
 
-describe('OpenAI client → OpenAI provider (translated path): logprobs', () => {
+describe('same-format targets', () => {
+  it('drop nothing and refuse nothing under strict: the body goes upstream as sent', async () => {
+    const body = {
+      model: 'strict-claude',
+      max_tokens: 100,
+      top_k: 3,
+      tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }],
+      messages: [{ role: 'user', content: 'hi' }],
+    };
+    const { status, headers } = await post('anthropic', body);
+    expect(status).toBe(200);
+    expect(headers.get('x-bulwark-dropped')).toBeNull();
+    expect(upstream.requests[0]!.body).toEqual({ ...body, model: 'claude-sonnet-4-5' });
+  });
+});
+
+describe('OpenAI client → OpenAI provider: logprobs', () => {
   const logprob = (token: string, value: number) => ({
     token,
     logprob: value,

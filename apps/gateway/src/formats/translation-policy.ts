@@ -1,4 +1,5 @@
 import { type Bulwark, InvalidRequestError } from '@bulwark/core';
+import { wireFormatOf } from '../http/forward-headers.js';
 import { safeHeaderValue } from '../http/header-value.js';
 import { type ClientFormat, droppedFor, type ParsedClientRequest } from './client-format.js';
 
@@ -8,8 +9,19 @@ export type TranslationMode = 'lenient' | 'strict';
 /** Longest `x-bulwark-dropped` value; a longer list ends with `,...`. */
 const maxHeaderLength = 2048;
 
-function systemOf(bulwark: Bulwark, provider: string): string | undefined {
-  return bulwark.providers.get(provider)?.system;
+/**
+ * The caller's fields a provider cannot receive: none when it takes the caller's body as sent (a
+ * same-format passthrough), else what the translation drops for its format.
+ */
+function droppedBy(
+  bulwark: Bulwark,
+  format: ClientFormat,
+  parsed: ParsedClientRequest,
+  provider: string,
+): string[] {
+  const instance = bulwark.providers.get(provider);
+  if (instance?.passthrough?.format === wireFormatOf(format)) return [];
+  return droppedFor(parsed, format.name, instance?.system);
 }
 
 /**
@@ -28,9 +40,9 @@ export function checkStrictTranslation(
     ? [...alias.targets, alias.contentFilterFallback]
     : alias.targets;
   for (const target of targets) {
-    const system = systemOf(bulwark, target.provider);
-    const [field] = droppedFor(parsed, format.name, system);
+    const [field] = droppedBy(bulwark, format, parsed, target.provider);
     if (field === undefined) continue;
+    const system = bulwark.providers.get(target.provider)?.system;
     throw new InvalidRequestError({
       field,
       local: true,
@@ -47,7 +59,7 @@ export function droppedHeader(
   provider: string,
 ): Record<string, string> {
   if (!parsed.dropped) return {};
-  const fields = droppedFor(parsed, format.name, systemOf(bulwark, provider));
+  const fields = droppedBy(bulwark, format, parsed, provider);
   if (fields.length === 0) return {};
   let value = safeHeaderValue(fields.join(','));
   if (value.length > maxHeaderLength) {
