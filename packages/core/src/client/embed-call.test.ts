@@ -13,6 +13,7 @@ function embedder(
   return {
     specificationVersion: 'v1',
     name,
+    system: 'test',
     calls,
     capabilities: { streaming: false, tools: false, vision: false, jsonMode: false, embeddings: true },
     async complete() {
@@ -40,6 +41,7 @@ function embedder(
 const chatOnly: ProviderV1 = {
   specificationVersion: 'v1',
   name: 'chat',
+  system: 'test',
   capabilities: { streaming: true, tools: true, vision: false, jsonMode: true },
   async complete(request) {
     return {
