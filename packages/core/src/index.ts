@@ -69,6 +69,8 @@ export type {
   ProviderCallOptionsV1,
   ProviderCapabilities,
   ProviderV1,
+  TokenCountRequestV1,
+  TokenCountResponseV1,
 } from './provider.js';
 export type {
   ConfiguredProvider,

@@ -116,6 +116,24 @@ export interface EmbeddingResponseV1 {
 export type EmbeddingResponse = EmbeddingResponseV1;
 
 /**
+ * A token count in the provider's own wire format (Anthropic `POST /v1/messages/count_tokens`), version 1
+ * of the payload contract: what a gateway forwards as sent.
+ */
+export interface TokenCountRequestV1 {
+  /** The target's model; it replaces the body's `model`. */
+  model: string;
+  /** The caller's body as sent (its `model` is replaced). Never mutated. */
+  body: Readonly<Record<string, unknown>>;
+  /** Client headers to forward (lower-case names, credentials and hop-by-hop headers removed). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** The provider's own count, version 1 of the payload contract. */
+export interface TokenCountResponseV1 {
+  inputTokens: number;
+}
+
+/**
  * What a provider gets of the call, version 1 of the contract: the few members a provider uses,
  * instead of the whole mutable `CallContext` (its trail, state and route belong to the layers above).
  * The host passes the call's context, which has every member of this interface, so a provider
@@ -153,6 +171,11 @@ export interface ProviderV1 {
   /** Events in order; throws on failure. Returning early (break) must abort the upstream request. */
   stream(request: ChatRequestV1, options: ProviderCallOptionsV1): AsyncIterable<StreamEventV1>;
   embed?(request: EmbeddingRequestV1, options: ProviderCallOptionsV1): Promise<EmbeddingResponseV1>;
+  /**
+   * The provider's own input-token count (optional; Anthropic's `count_tokens`). Bulwark counts locally
+   * (`countRequestTokens`) for providers without it.
+   */
+  countTokens?(request: TokenCountRequestV1, options: ProviderCallOptionsV1): Promise<TokenCountResponseV1>;
   /**
    * Same-format passthrough (optional): takes a call in the provider's own wire format and returns the
    * upstream's answer as sent, with the facts policies need tapped from it. Used only for calls that

@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { ProviderCapabilities, ProviderV1 } from '@bulwark/core';
+import { InvalidResponseError, type ProviderCapabilities, type ProviderV1 } from '@bulwark/core';
 import {
   checkPositiveInteger,
   createPassthrough,
@@ -105,6 +105,25 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
           endedEarly: 'the stream ended before message_stop',
         },
       );
+    },
+    async countTokens(request, context) {
+      const { text } = await caller.send(request.model, context, (requestOptions) =>
+        client
+          .post('/v1/messages/count_tokens', {
+            body: { ...request.body, model: request.model },
+            ...(request.headers ? { headers: { ...request.headers } } : {}),
+            ...requestOptions,
+          })
+          .asResponse(),
+      );
+      const inputTokens = (JSON.parse(text) as { input_tokens?: unknown }).input_tokens;
+      if (typeof inputTokens !== 'number') {
+        throw new InvalidResponseError({
+          provider: name,
+          message: `${name} answered count_tokens without input_tokens`,
+        });
+      }
+      return { inputTokens };
     },
     ...(options.passthrough === false
       ? {}

@@ -22,6 +22,7 @@ import { openAIFormat } from '../formats/openai-format.js';
 import { checkStrictTranslation, droppedHeader, type TranslationMode } from '../formats/translation-policy.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ReadinessReport } from '../plan/readiness.js';
+import { serveCountTokens } from '../routes/count-tokens.js';
 import { serveEmbeddings } from '../routes/embeddings.js';
 import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
@@ -468,6 +469,10 @@ export function createRequestHandler(
         return void runJsonRoute(routeHost, openAIFormat, path, request, response, (json, call, answer) =>
           serveEmbeddings(bulwark, json, call, answer, defaultCacheStatus),
         );
+      if (path === '/v1/messages/count_tokens')
+        return void runJsonRoute(routeHost, anthropicFormat, path, request, response, (json, call, answer) =>
+          serveCountTokens(bulwark, json, call, answer, request),
+        );
     } else if (method === 'GET' || method === 'HEAD') {
       if (options.dashboard?.(request, response, path)) return;
       if (path === '/healthz') return sendJson(response, 200, { status: 'ok' });
@@ -483,6 +488,7 @@ export function createRequestHandler(
       path === '/v1/chat/completions' ||
       path === '/v1/messages' ||
       path === '/v1/embeddings' ||
+      path === '/v1/messages/count_tokens' ||
       path === '/v1/models' ||
       path === '/healthz' ||
       path === '/readyz' ||

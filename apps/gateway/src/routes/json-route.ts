@@ -39,6 +39,7 @@ export type JsonRoute = (
   json: Record<string, unknown>,
   callOptions: CallOptions,
   response: ServerResponse,
+  request: IncomingMessage,
 ) => Promise<{ status: number; model: string }>;
 
 /**
@@ -114,7 +115,7 @@ export async function runJsonRoute(
     const record = json as Record<string, unknown>;
     if (typeof record.model === 'string') model = record.model;
     const callOptions = host.callOptionsFrom(request, tenant, controller.signal, priorityRange);
-    ({ status, model } = await route(record, callOptions, response));
+    ({ status, model } = await route(record, callOptions, response, request));
   } catch (thrown) {
     if (cutBy) status = host.fail(format, response, cutBy);
     else if (controller.signal.aborted) status = 499;

@@ -65,7 +65,11 @@ interface Exchange {
   requestId: string;
   /** Request id and rate-limit headers every answer carries. */
   baseHeaders: Record<string, string>;
+  /** An Anthropic `POST /v1/messages/count_tokens` (answered `{ input_tokens }`; no `max_tokens` needed). */
+  countTokens?: boolean;
 }
+
+const countTokensPath = '/v1/messages/count_tokens';
 
 interface Buckets {
   enforced: boolean;
@@ -83,6 +87,7 @@ interface ConnectionWaiter {
 function formatOf(method: string, path: string, headers: Record<string, string>): RequestFormat | undefined {
   if (method === 'POST' && path === '/v1/chat/completions') return 'openai';
   if (method === 'POST' && path === '/v1/messages') return 'anthropic';
+  if (method === 'POST' && path === countTokensPath) return 'anthropic';
   if (method === 'POST' && path === '/v1/embeddings') return 'embeddings';
   if (method === 'POST' && googleCall(path)) return 'google';
   if (method === 'GET' && path === '/v1/models') return 'models';
@@ -116,7 +121,7 @@ function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
 }
 
 /** The first validation problem the real API would answer 400 for, if any. */
-function validationProblem(format: RequestFormat, body: unknown): string | undefined {
+function validationProblem(format: RequestFormat, body: unknown, countTokens = false): string | undefined {
   if (format === 'models') return undefined;
   if (format === 'google') return googleValidationProblem(body);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -126,7 +131,7 @@ function validationProblem(format: RequestFormat, body: unknown): string | undef
   if (format === 'anthropic') {
     if (typeof record.model !== 'string') return 'model: Field required';
     if (!Array.isArray(record.messages)) return 'messages: Field required';
-    if (typeof record.max_tokens !== 'number') return 'max_tokens: Field required';
+    if (!countTokens && typeof record.max_tokens !== 'number') return 'max_tokens: Field required';
     return undefined;
   }
   if (typeof record.model !== 'string') return 'you must provide a model parameter';
@@ -355,6 +360,10 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
         if (exchange.format === 'embeddings') {
           return sendJson(exchange, 200, embeddingsBody(exchange.body), behavior.headers);
         }
+        if (exchange.countTokens) {
+          const inputTokens = Math.max(1, estimateTokens(promptText(exchange.body)));
+          return sendJson(exchange, 200, JSON.stringify({ input_tokens: inputTokens }), behavior.headers);
+        }
         const resolved = reply(exchange, behavior);
         if (!exchange.stream) return sendJson(exchange, 200, jsonBody(exchange, resolved), behavior.headers);
         startStream(exchange, behavior.headers);
@@ -507,6 +516,7 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
       stream: google?.stream ?? record.stream === true,
       requestId,
       baseHeaders,
+      countTokens: route === 'anthropic' && path.split('?')[0] === countTokensPath,
     };
 
     if (route === undefined) {
@@ -520,7 +530,7 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
       const presented = headers['x-api-key'] ?? headers.authorization?.replace(/^Bearer /i, '');
       if (presented !== options.apiKey) return sendJson(exchange, 401, errorBody(exchange, 401));
     }
-    const problem = validationProblem(format, body);
+    const problem = validationProblem(format, body, exchange.countTokens);
     if (problem !== undefined) {
       return sendJson(exchange, 400, errorBody(exchange, 400, undefined, { message: problem }));
     }
