@@ -23,6 +23,8 @@ export {
   createSdkClient,
   providerPlugin,
 } from './provider-options.js';
+export type { ProxyEnvironment } from './proxy-agent.js';
+export { noProxyMatches, proxyFor } from './proxy-agent.js';
 export { rateLimitInfo, waitFromResets } from './rate-limit-headers.js';
 export { chatResponse, invalidResponse, isRecord, startEvent } from './response-helpers.js';
 export type {

@@ -1,4 +1,5 @@
 import {
+  type ClientRequest,
   Agent as HttpAgent,
   request as httpRequest,
   type IncomingMessage,
@@ -7,12 +8,29 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import {
+  type ProxyEnvironment,
+  parseProxyUrl,
+  proxyAuthorization,
+  proxyFor,
+  TunnelingAgent,
+} from './proxy-agent.js';
 
 export interface NodeFetchOptions {
   /** Sockets per upstream host kept open and reused. Default 256. */
   maxSockets?: number;
   /** How long an idle keep-alive socket is kept (ms). Default 30 000. */
   idleSocketMs?: number;
+  /**
+   * An `http://[user:pass@]host:port` proxy for every request (HTTPS through a `CONNECT` tunnel, HTTP
+   * forwarded as an absolute URI). Default: `HTTPS_PROXY` / `HTTP_PROXY` from `env` for the URL's
+   * scheme, unless `NO_PROXY` exempts the host (loopback included only when listed).
+   */
+  proxy?: string;
+  /** Extra trusted CA certificates (PEM) for HTTPS upstreams, e.g. a corporate TLS-inspecting proxy's. */
+  ca?: string | readonly string[];
+  /** Where the proxy variables are read. Default `process.env`. */
+  env?: ProxyEnvironment;
 }
 
 /** A `fetch` on Node's own HTTP client, with `close()` for its keep-alive sockets. */
@@ -97,7 +115,19 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     timeout: options.idleSocketMs ?? 30_000,
     scheduling: 'lifo' as const,
   };
-  const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+  const tls = options.ca === undefined ? {} : { ca: [options.ca].flat() as string[] };
+  const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent({ ...agentOptions, ...tls }) };
+  const env = options.env ?? process.env;
+  if (options.proxy !== undefined) parseProxyUrl(options.proxy);
+  const tunnels = new Map<string, TunnelingAgent>();
+  const tunnelFor = (proxy: URL): TunnelingAgent => {
+    let agent = tunnels.get(proxy.href);
+    if (!agent) {
+      agent = new TunnelingAgent(proxy, { ...agentOptions, ...tls });
+      tunnels.set(proxy.href, agent);
+    }
+    return agent;
+  };
 
   const nodeFetch = (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
     if (input instanceof Request || !isPlainBody(init.body)) return fetch(input, init);
@@ -127,47 +157,70 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
         reject(error);
         outgoing.destroy(error as Error);
       };
-      const outgoing = (secure ? httpsRequest : httpRequest)(
-        url,
-        { method, headers, agent: secure ? agents.https : agents.http },
-        (response) => {
-          incoming = response;
-          const responseHeaders = new Headers();
-          const raw = response.rawHeaders;
-          for (let index = 0; index < raw.length; index += 2)
-            responseHeaders.append(raw[index]!, raw[index + 1]!);
-          const status = response.statusCode ?? 0;
-          response.once('close', () => signal?.removeEventListener('abort', onAbort));
-          const init = { status, statusText: response.statusMessage ?? '', headers: responseHeaders };
-          if (noBodyStatus.has(status) || method === 'HEAD') {
-            response.resume();
-            resolve(new Response(null, init));
-            return;
-          }
-          const content = decode(response);
-          if (String(response.headers['content-type']).startsWith('text/event-stream')) {
-            const body = Readable.toWeb(content, { strategy: streamQueue }) as ReadableStream<Uint8Array>;
-            resolve(new Response(body, init));
-            return;
-          }
-          // A JSON answer is read whole before it is handed over: a web stream per response costs more
-          // CPU than the body itself for the small bodies of API calls.
-          const chunks: Buffer[] = [];
-          content.on('data', (chunk: Buffer) => chunks.push(chunk));
-          content.once('error', (error) =>
-            reject(signal?.aborted ? abortError(signal) : new TypeError('fetch failed', { cause: error })),
+      const proxyUrl = proxyFor(url, options.proxy, env);
+      const proxy = proxyUrl === undefined ? undefined : parseProxyUrl(proxyUrl, 'HTTP(S)_PROXY');
+      const onResponse = (response: IncomingMessage): void => {
+        incoming = response;
+        const responseHeaders = new Headers();
+        const raw = response.rawHeaders;
+        for (let index = 0; index < raw.length; index += 2)
+          responseHeaders.append(raw[index]!, raw[index + 1]!);
+        const status = response.statusCode ?? 0;
+        response.once('close', () => signal?.removeEventListener('abort', onAbort));
+        const init = { status, statusText: response.statusMessage ?? '', headers: responseHeaders };
+        if (noBodyStatus.has(status) || method === 'HEAD') {
+          response.resume();
+          resolve(new Response(null, init));
+          return;
+        }
+        const content = decode(response);
+        if (String(response.headers['content-type']).startsWith('text/event-stream')) {
+          const body = Readable.toWeb(content, { strategy: streamQueue }) as ReadableStream<Uint8Array>;
+          resolve(new Response(body, init));
+          return;
+        }
+        // A JSON answer is read whole before it is handed over: a web stream per response costs more
+        // CPU than the body itself for the small bodies of API calls.
+        const chunks: Buffer[] = [];
+        content.on('data', (chunk: Buffer) => chunks.push(chunk));
+        content.once('error', (error) =>
+          reject(signal?.aborted ? abortError(signal) : new TypeError('fetch failed', { cause: error })),
+        );
+        content.once('end', () => {
+          const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          resolve(
+            new Response(
+              new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength),
+              init,
+            ),
           );
-          content.once('end', () => {
-            const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-            resolve(
-              new Response(
-                new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength),
-                init,
-              ),
-            );
-          });
-        },
-      );
+        });
+      };
+      let outgoing: ClientRequest;
+      if (!proxy) {
+        outgoing = (secure ? httpsRequest : httpRequest)(
+          url,
+          { method, headers, agent: secure ? agents.https : agents.http },
+          onResponse,
+        );
+      } else if (secure) {
+        outgoing = httpsRequest(url, { method, headers, agent: tunnelFor(proxy) }, onResponse);
+      } else {
+        const authorization = proxyAuthorization(proxy);
+        if (authorization) headers['proxy-authorization'] = authorization;
+        headers.host = url.host;
+        outgoing = httpRequest(
+          {
+            host: proxy.hostname.replace(/^\[|\]$/g, ''),
+            port: Number(proxy.port || 80),
+            method,
+            path: url.href,
+            headers,
+            agent: agents.http,
+          },
+          onResponse,
+        );
+      }
       outgoing.once('error', (error) => {
         signal?.removeEventListener('abort', onAbort);
         if (!incoming)
@@ -181,6 +234,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     close: () => {
       agents.http.destroy();
       agents.https.destroy();
+      for (const agent of tunnels.values()) agent.destroy();
     },
   });
 }

@@ -22,4 +22,6 @@ export const sdkProviderConfigShape = {
   timeoutMs: z.int().positive().optional(),
   capabilities: capabilitiesConfigSchema.optional(),
   passthrough: z.boolean().optional(),
+  proxy: z.string().min(1).optional(),
+  ca: z.string().min(1).optional(),
 };

@@ -67,6 +67,10 @@ export interface SdkClientOptions<Client> {
   defaultHeaders?: Record<string, string>;
   /** The transport; default a `createNodeFetch()` owned (and closed) by the provider. */
   fetch?: typeof fetch;
+  /** Proxy URL for the default transport (see `NodeFetchOptions.proxy`); default from the environment. */
+  proxy?: string;
+  /** Extra trusted CA certificates (PEM) for the default transport. */
+  ca?: string;
   /** The SDK's own timeout (response headers). */
   timeoutMs: number;
   /** Builds the SDK client from the settings (add the SDK's own options here). */
@@ -94,7 +98,12 @@ export function createSdkClient<Client>(options: SdkClientOptions<Client>): {
   checkBaseURL(options.baseURL, options.baseURLExample);
   registerSecret(apiKey);
   let ownFetch: NodeFetch | undefined;
-  if (!options.fetch) ownFetch = createNodeFetch();
+  if (!options.fetch) {
+    ownFetch = createNodeFetch({
+      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+    });
+  }
   const client = options.create({
     apiKey,
     ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
@@ -190,4 +199,12 @@ export interface SdkProviderOptions<Client> {
    * normalized mapping (translation), with Bulwark's own request validation.
    */
   passthrough?: boolean;
+  /**
+   * An `http://[user:pass@]host:port` proxy for every call of the default transport (HTTPS through a
+   * `CONNECT` tunnel). Default: `HTTPS_PROXY` / `HTTP_PROXY` unless `NO_PROXY` exempts the upstream
+   * (loopback is proxied too unless listed). Ignored with `fetch` or `client`.
+   */
+  proxy?: string;
+  /** Extra trusted CA certificates (PEM) for HTTPS upstreams (a TLS-inspecting corporate proxy's). */
+  ca?: string;
 }
