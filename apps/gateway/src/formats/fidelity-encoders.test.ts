@@ -55,6 +55,9 @@ describe('OpenAI-format answers of a translated call', () => {
     );
     const deltas = chunks.map((chunk) => chunk.choices[0]?.delta);
     expect(deltas).toContainEqual({ reasoning_content: 'hmm' });
+    expect(deltas).toContainEqual({
+      thinking_blocks: [{ type: 'thinking', thinking: 'hmm', signature: 'sig' }],
+    });
     expect(deltas).toContainEqual({ content: 'Hi' });
     expect(deltas).toContainEqual({ refusal: 'No.' });
     expect(chunks.find((chunk) => chunk.choices[0]?.delta.content === 'Hi')!.choices[0].logprobs).toEqual({

@@ -472,6 +472,8 @@ class OpenAIStreamEncoder implements StreamEncoder {
   private usage: Usage | undefined;
   private finished = false;
   private readonly toolIndexes = new Map<number, number>();
+  /** Text of the reasoning block being streamed, for its `thinking_blocks` entry once signed. */
+  private reasoningText = '';
 
   constructor(private readonly includeUsage: boolean) {}
 
@@ -493,11 +495,23 @@ class OpenAIStreamEncoder implements StreamEncoder {
         return `${head}${this.prefix}{"index":0,"delta":{"${key}":${JSON.stringify(event.text)}},"logprobs":${logprobs},"finish_reason":null}]}\n\n`;
       }
       case 'reasoning-delta': {
-        // Chat Completions streams reasoning text only (`reasoning_content`); signatures and redacted
-        // blocks reach OpenAI-format clients in non-streamed answers (`thinking_blocks`).
-        if (!event.text) return '';
+        // Reasoning text streams as `reasoning_content`; a block's signature (or a redacted block) closes
+        // it as a whole LiteLLM-style `thinking_blocks` entry, which the client sends back on its next turn.
         const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
-        return `${head}${this.prefix}{"index":0,"delta":{"reasoning_content":${JSON.stringify(event.text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+        let out = head;
+        if (event.text) {
+          this.reasoningText += event.text;
+          out += `${this.prefix}{"index":0,"delta":{"reasoning_content":${JSON.stringify(event.text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+        }
+        let block: Record<string, unknown> | undefined;
+        if (event.redacted !== undefined) block = { type: 'redacted_thinking', data: event.redacted };
+        else if (event.signature !== undefined) {
+          block = { type: 'thinking', thinking: this.reasoningText, signature: event.signature };
+          this.reasoningText = '';
+        }
+        if (block)
+          out += `${this.prefix}{"index":0,"delta":{"thinking_blocks":[${JSON.stringify(block)}]},"logprobs":null,"finish_reason":null}]}\n\n`;
+        return out;
       }
       case 'tool-call-delta': {
         const head = this.prefix === '' ? this.begin('bulwark', 'unknown') : '';
