@@ -46,7 +46,7 @@ export function checkStrictTranslation(
     throw new InvalidRequestError({
       field,
       local: true,
-      message: `Invalid request: ${field} cannot be carried to ${target.provider}/${target.model} (a ${system ?? 'different'}-format target) and translation is strict`,
+      message: `Invalid request: ${field} cannot be carried to ${target.provider}/${target.model} (${system ?? 'another'} format) and translation is strict`,
     });
   }
 }
