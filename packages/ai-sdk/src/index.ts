@@ -10,6 +10,8 @@ export type {
 export { bulwarkModel } from './bulwark-model.js';
 export type { AISDKErrorScope } from './error-mapping.js';
 export { errorFromAISDK } from './error-mapping.js';
+export type { AISDKProviderConfig } from './plugin.js';
+export { aiSdkConfigSchema, createAISDKProviderFromConfig, plugin } from './plugin.js';
 export { fromCallOptions, fromPrompt } from './prompt-to-request.js';
 export type {
   AISDKCallOptions,

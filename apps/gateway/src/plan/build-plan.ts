@@ -10,11 +10,13 @@ import {
   type ModelAlias,
   middlewareLevel,
   type PluginDescriptor,
+  PluginNotFoundError,
   type PluginRegistry,
   type ProviderV1,
   type RoutingStrategyV1,
   redactSecrets,
   registerSecret,
+  suggestedPackage,
   type Target,
 } from '@bulwark/core';
 import type { GatewayConfig } from '../config/config-schema.js';
@@ -167,6 +169,12 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
     for (const [name, entry] of Object.entries(config.providers)) {
       const { plugin, limits: _limits, ...providerConfig } = entry;
       const path = `providers.${name}`;
+      if (!registry.has('provider', plugin)) {
+        // A provider plugin of an installed package needs no `plugins:` entry (`ai-sdk` → @bulwark/ai-sdk).
+        await registry.load(suggestedPackage('provider', plugin), importer).catch((error: unknown) => {
+          if (!PluginNotFoundError.isInstance(error)) throw error;
+        });
+      }
       if (!registry.has('provider', plugin)) {
         const available = registry.list('provider').map((descriptor) => descriptor.name);
         throw new ConfigError({

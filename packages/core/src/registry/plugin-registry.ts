@@ -60,12 +60,15 @@ const memoryStorePackages: Record<StoreKind, string> = {
   'spend-store': '@bulwark/usage',
 };
 
+const bridgeProviderPackages: Record<string, string> = { 'ai-sdk': '@bulwark/ai-sdk' };
+
 /** The package that conventionally provides a plugin, for the "install it" hint. */
 export function suggestedPackage(kind: PluginKind, name: string): string {
   if (name.startsWith('@') || name.includes('/')) return name;
   switch (kind) {
     case 'provider':
-      return `@bulwark/provider-${name}`;
+      // A bridge is named for what it bridges: `ai-sdk` (any Vercel AI SDK provider) → @bulwark/ai-sdk.
+      return bridgeProviderPackages[name] ?? `@bulwark/provider-${name}`;
     case 'cache':
       return `@bulwark/cache-${name}`;
     case 'limiter-store':

@@ -527,7 +527,8 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
       );
     }
     if (options.apiKey !== undefined) {
-      const presented = headers['x-api-key'] ?? headers.authorization?.replace(/^Bearer /i, '');
+      const presented =
+        headers['x-api-key'] ?? headers['x-goog-api-key'] ?? headers.authorization?.replace(/^Bearer /i, '');
       if (presented !== options.apiKey) return sendJson(exchange, 401, errorBody(exchange, 401));
     }
     const problem = validationProblem(format, body, exchange.countTokens);
