@@ -10,12 +10,15 @@ import {
   substituteEnv,
   validateGatewayConfig,
 } from './config/load-config.js';
+import { runDemo } from './demo/run-demo.js';
 import { startGateway } from './gateway.js';
 import { buildPlan } from './plan/build-plan.js';
 
 const usage = `Usage:
   bulwark serve [--config FILE] [--port N] [--host H]   start the gateway (config: --config, else $BULWARK_CONFIG, else the built-in default)
   bulwark check-config FILE [--json]                    validate a config and print the resolved plan (no secrets)
+  bulwark demo [--seconds N] [--open-seconds N] [--redis URL] [--port N]
+                                                        a scripted outage against local fake upstreams (no network, no key)
   bulwark --version | --help`;
 
 interface Flags {
@@ -119,6 +122,25 @@ async function checkConfig(flags: Flags): Promise<void> {
   }
 }
 
+function wholeNumber(flags: Flags, name: string): number | undefined {
+  const value = flags.values.get(name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(value)) fail(`--${name} must be a whole number (got "${value.slice(0, 20)}")`);
+  return Number(value);
+}
+
+async function demo(flags: Flags): Promise<void> {
+  const seconds = wholeNumber(flags, 'seconds');
+  if (seconds === 0) fail('--seconds must be at least 1');
+  const counts = await runDemo({
+    ...(seconds === undefined ? {} : { seconds }),
+    openSeconds: wholeNumber(flags, 'open-seconds') ?? 0,
+    port: wholeNumber(flags, 'port') ?? 0,
+    redis: flags.values.get('redis'),
+  });
+  process.exitCode = counts.failed === 0 ? 0 : 1;
+}
+
 async function main(): Promise<void> {
   const flags = parseArguments(process.argv.slice(2));
   if (flags.switches.has('--version')) {
@@ -137,6 +159,7 @@ async function main(): Promise<void> {
   }
   if (command === 'serve') return serve(flags);
   if (command === 'check-config') return checkConfig(flags);
+  if (command === 'demo') return demo(flags);
   fail(`unknown command "${command}"\n${usage}`);
 }
 
