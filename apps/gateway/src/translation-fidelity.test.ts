@@ -401,6 +401,24 @@ describe('OpenAI client → Anthropic provider', () => {
     expect(completion.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it('names a file part the target refuses by its wire path', async () => {
+    const { status, json } = await post('openai', {
+      model: 'to-claude',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'file', file: { file_data: 'data:image/png;base64,iVBORw0KGgo=', filename: 'a.png' } },
+          ],
+        },
+      ],
+    });
+    expect(status).toBe(400);
+    expect(json.error.param).toBe('messages[0].content[1].file.file_data');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('sends no x-bulwark-dropped header when everything was carried', async () => {
     const { headers } = await post('openai', {
       model: 'to-claude',

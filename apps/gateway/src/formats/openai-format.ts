@@ -70,6 +70,11 @@ const renames: FieldRenames = {
     [/^\.toolCallId/, '.tool_call_id'],
     [/^\.content\[(\d+)\]\.(url|data|mediaType)/, '.content[$1].image_url.url'],
   ],
+  file: [
+    [/^\.content\[(\d+)\]\.(url|data|mediaType)/, '.content[$1].file.file_data'],
+    [/^\.content\[(\d+)\]\.fileId/, '.content[$1].file.file_id'],
+    [/^\.content\[(\d+)\]\.filename/, '.content[$1].file.filename'],
+  ],
 };
 
 /** The same, for a request that sent `max_completion_tokens` rather than `max_tokens`. */
@@ -180,7 +185,8 @@ function parseMessages(
   messages.forEach((message, index) => {
     const field = `messages[${index}]`;
     if (!isRecord(message)) invalid(field, 'an object', message);
-    sources.push({ path: field });
+    const source: MessageSource = { path: field };
+    sources.push(source);
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -191,6 +197,10 @@ function parseMessages(
           role: 'user',
           content: userContent(`${field}.content`, message.content, drops),
         };
+        if (Array.isArray(user.content)) {
+          const files = user.content.flatMap((part, index) => (part.type === 'file' ? [index] : []));
+          if (files.length > 0) source.files = files;
+        }
         if (typeof message.name === 'string') {
           user.name = message.name;
           drops.crossFormat(`${field}.name`);

@@ -19,6 +19,8 @@ export interface MessageSource {
   parts?: number[];
   /** Wire index, in `<content>`, of each tool call (Anthropic's `tool_use` blocks). */
   toolCalls?: number[];
+  /** Normalized indexes of `file` parts, whose fields `FieldRenames.file` renames. */
+  files?: number[];
 }
 
 /** A normalized path prefix and its wire spelling (`$1`… from the pattern); the first match wins. */
@@ -29,6 +31,8 @@ export interface FieldRenames {
   top: readonly FieldRename[];
   /** For the rest of a path after `messages[i]` (`.toolCallId` → `.tool_call_id`). */
   message: readonly FieldRename[];
+  /** For the rest of a path after `messages[i]` inside a `file` part (tried before `message`). */
+  file?: readonly FieldRename[];
 }
 
 /**
@@ -98,12 +102,13 @@ export function wireField(field: string, sources: readonly MessageSource[], rena
   let rest = field.slice(match[0].length);
   if (!source) return match[0] + rename(rest, renames.message);
   const part = contentIndex.exec(rest);
+  const fileRules = part && renames.file && source.files?.includes(Number(part[1])) ? renames.file : [];
   if (part && source.parts)
     rest = `.content[${source.parts[Number(part[1])] ?? part[1]}]${rest.slice(part[0].length)}`;
   const call = toolCallIndex.exec(rest);
   if (call && source.toolCalls)
     rest = `.content[${source.toolCalls[Number(call[1])] ?? call[1]}]${rest.slice(call[0].length)}`;
-  rest = rename(rest, renames.message);
+  rest = rename(rest, [...fileRules, ...renames.message]);
   if (source.content !== undefined && rest.startsWith('.content'))
     return source.content + rest.slice('.content'.length);
   return source.path + rest;
