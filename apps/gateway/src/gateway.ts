@@ -1,6 +1,5 @@
 import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Writable } from 'node:stream';
 import {
   type Bulwark,
   type BulwarkError,
@@ -23,7 +22,6 @@ import { createRequestHandler } from './http/request-handler.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
-import { createRequestLog } from './request-log/request-log.js';
 
 /** How long the error events of calls cut at the drain deadline may take to reach their sockets. */
 const cutGraceMs = 1000;
@@ -39,8 +37,6 @@ export interface GatewayOptions {
   logger?: Logger;
   clock?: Clock;
   events?: EventBus;
-  /** Where request-log lines go (default: `log.file`, else stdout). */
-  requestLogDestination?: Writable;
 }
 
 export interface Gateway {
@@ -117,16 +113,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
   });
 
-  const requestLog = config.log.requests
-    ? createRequestLog({
-        events,
-        sample: config.log.sample,
-        level: config.log.level,
-        file: config.log.file,
-        ...(options.requestLogDestination ? { destination: options.requestLogDestination } : {}),
-      })
-    : undefined;
-
   /** Calls in flight, each with the function that cuts it at the drain deadline. */
   const active = new Map<ServerResponse, ((error: BulwarkError) => void) | undefined>();
   let draining = false;
@@ -142,7 +128,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: config.server.requestTimeoutMs,
     clock,
     caching: plan.caching,
-    requestLog,
     dashboard,
     translation: (model) => {
       const alias = config.models[model];
@@ -247,7 +232,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await stopped;
         await plan.close();
         metrics?.close();
-        requestLog?.close();
         logger.info('gateway stopped', {});
       })();
       return closing;
