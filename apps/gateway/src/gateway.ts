@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
 import {
   type Bulwark,
   type BulwarkError,
@@ -22,6 +23,7 @@ import { createRequestHandler } from './http/request-handler.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
+import { createRequestLog } from './request-log/request-log.js';
 
 /** How long the error events of calls cut at the drain deadline may take to reach their sockets. */
 const cutGraceMs = 1000;
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   logger?: Logger;
   clock?: Clock;
   events?: EventBus;
+  /** Where request-log lines go (default: `log.file`, else stdout). */
+  requestLogDestination?: Writable;
 }
 
 export interface Gateway {
@@ -113,6 +117,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
   });
 
+  const requestLog = config.log.requests
+    ? createRequestLog({
+        events,
+        sample: config.log.sample,
+        level: config.log.level,
+        file: config.log.file,
+        ...(options.requestLogDestination ? { destination: options.requestLogDestination } : {}),
+      })
+    : undefined;
+
   /** Calls in flight, each with the function that cuts it at the drain deadline. */
   const active = new Map<ServerResponse, ((error: BulwarkError) => void) | undefined>();
   let draining = false;
@@ -128,6 +142,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: config.server.requestTimeoutMs,
     clock,
     caching: plan.caching,
+    requestLog,
     dashboard,
     translation: (model) => {
       const alias = config.models[model];
@@ -232,6 +247,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await stopped;
         await plan.close();
         metrics?.close();
+        requestLog?.close();
         logger.info('gateway stopped', {});
       })();
       return closing;

@@ -252,7 +252,18 @@ export const gatewayConfigSchema = z.strictObject({
   usage: section.optional(),
   cache: cacheSchema.optional(),
   limiter: sectionWithStore.optional(),
-  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  log: z
+    .strictObject({
+      /** Lowest level of the gateway's logs and of the request log (its lines are `info`, failed requests `warn`). */
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      /** One JSON line per chat request (tenant, alias, attempts, tokens, cost, latency; never prompt or key). Default true. */
+      requests: z.boolean().default(true),
+      /** Share of requests logged, 0 to 1. Default 1. */
+      sample: z.number().min(0).max(1).default(1),
+      /** Append request lines to this file instead of stdout. */
+      file: z.string().min(1).optional(),
+    })
+    .prefault({}),
   metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
 });
 

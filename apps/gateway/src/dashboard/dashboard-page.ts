@@ -31,7 +31,7 @@ th { color:var(--dim); font-weight:500; }
 .kpis { display:flex; gap:24px; flex-wrap:wrap; }
 .kpi b { display:block; font-size:22px; }
 #status { margin-left:auto; font-size:12px; }
-.trail span { white-space:nowrap; margin-right:6px; }
+.trail { display:flex; flex-wrap:wrap; gap:2px 8px; } .trail span { white-space:nowrap; }
 svg text { fill:var(--dim); font-size:10px; }
 </style>
 </head>

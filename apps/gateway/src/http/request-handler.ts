@@ -22,6 +22,8 @@ import { openAIFormat } from '../formats/openai-format.js';
 import { checkStrictTranslation, droppedHeader, type TranslationMode } from '../formats/translation-policy.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ReadinessReport } from '../plan/readiness.js';
+import { costHeaders } from '../request-log/cost-headers.js';
+import type { RequestLog, RequestRecord } from '../request-log/request-log.js';
 import { serveCountTokens } from '../routes/count-tokens.js';
 import { serveEmbeddings } from '../routes/embeddings.js';
 import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
@@ -49,6 +51,8 @@ export interface RequestHandlerOptions {
   clock?: Clock;
   /** True when a cache middleware runs (an absent cache status then means `miss`, not `bypass`). */
   caching: boolean;
+  /** One JSON line per chat request (`log.requests`); see `createRequestLog`. */
+  requestLog?: RequestLog | undefined;
   /** The live dashboard's routes (`GET /`, `/dashboard`, `/dashboard/events`); see `createDashboardRoutes`. */
   dashboard?: DashboardRoutes | undefined;
   /** The translation mode of a requested model (its alias's, else the top-level one). Default lenient. */
@@ -100,6 +104,7 @@ function sendWire(response: ServerResponse, answer: ChatResponse, defaultCacheSt
     'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
     'x-bulwark-attempts': String(countAttempts(answer.attempts)),
     'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+    ...costHeaders(answer),
     'content-length': Buffer.byteLength(body),
   });
   response.end(body);
@@ -232,6 +237,10 @@ export function createRequestHandler(
     });
     metrics?.requestStarted();
     if (options.isDraining()) response.setHeader('connection', 'close');
+    const logged = options.requestLog?.begin(
+      format.name === 'openai' ? '/v1/chat/completions' : '/v1/messages',
+      format.name,
+    );
     try {
       let tenant: string | undefined;
       let priorityRange: PriorityRange | undefined;
@@ -246,6 +255,7 @@ export function createRequestHandler(
             message: `This key may not call ${format.name === 'openai' ? '/v1/chat/completions' : '/v1/messages'}: its roles do not include "api"`,
           });
         }
+        if (logged) logged.tenant = tenant;
         if (tenant === undefined) {
           request.resume();
           throw new AuthenticationError({
@@ -276,6 +286,11 @@ export function createRequestHandler(
       model = parsed.request.model;
       checkStrictTranslation(bulwark, format, parsed, options.translation?.(model) ?? 'lenient');
       const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
+      if (logged) {
+        logged.alias = model;
+        logged.stream = parsed.stream;
+        callOptions.callId = logged.id;
+      }
       // Same-format targets get the body as sent (only model replaced); the others get the translation.
       const wireFormat = wireFormatOf(format);
       if (passesThrough(bulwark, model, wireFormat)) {
@@ -286,25 +301,33 @@ export function createRequestHandler(
         };
       }
       if (parsed.stream) {
-        status = await streamChat(format, parsed, callOptions, response, started, () => cutBy);
+        status = await streamChat(format, parsed, callOptions, response, started, () => cutBy, logged);
       } else {
         const answer = await bulwark.chat(parsed.request, callOptions);
+        if (logged) {
+          logged.answer = answer;
+          logged.cache = answer.cache ?? defaultCacheStatus;
+          logged.firstToken();
+        }
         // A passthrough answer goes back as the upstream sent it, read whole before the first byte.
         if (answer.wire?.body !== undefined) sendWire(response, answer, defaultCacheStatus);
         else sendJson(response, 200, format.response(answer), {
           'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
           'x-bulwark-attempts': String(countAttempts(answer.attempts)),
           'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+          ...costHeaders(answer),
           ...droppedHeader(bulwark, format, parsed, answer.provider),
         });
       }
     } catch (thrown) {
+      if (logged) logged.error = toBulwarkError(cutBy ?? thrown);
       if (cutBy) status = fail(format, response, cutBy);
       else if (controller.signal.aborted) status = 499;
       // A provider's mapping names normalized fields; the caller sent wire ones.
       else status = fail(format, response, parsed?.wireError?.(thrown) ?? thrown);
     } finally {
       response.off('close', onClose);
+      logged?.end(status);
       options.track(response, false);
       metrics?.requestEnded();
       metrics?.observeRequest(
@@ -324,8 +347,10 @@ export function createRequestHandler(
     response: ServerResponse,
     started: number,
     cutBy: () => BulwarkError | undefined,
+    logged?: RequestRecord,
   ): Promise<number> {
     const stream = bulwark.stream(parsed.request, callOptions);
+    if (logged) logged.trail = stream.trail;
     const encoder = format.streamEncoder(parsed);
     let headersSent = false;
     // The upstream's own frames (a same-format passthrough) are written as sent, not encoded.
@@ -345,6 +370,11 @@ export function createRequestHandler(
       headers['x-bulwark-cache'] = (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus;
       response.writeHead(200, headers);
       headersSent = true;
+      if (logged) {
+        logged.firstToken();
+        logged.cache = headers['x-bulwark-cache'];
+        logged.passthrough = raw;
+      }
       metrics?.observeFirstToken(format.name, (performance.now() - started) / 1000);
     };
     try {
@@ -363,9 +393,11 @@ export function createRequestHandler(
     } catch (thrown) {
       const cut = cutBy();
       if (callOptions.signal?.aborted && !cut) return 499;
+      if (logged) logged.error = toBulwarkError(cut ?? thrown);
       if (!headersSent) return fail(format, response, cut ?? parsed.wireError?.(thrown) ?? thrown);
       const error = toBulwarkError(cut ?? thrown);
       const status = httpStatusFor(error);
+      if (logged) logged.error = error;
       logger.warn('stream broke after output was sent', {
         code: error.code,
         message: error.message,
