@@ -15,6 +15,7 @@ import { createRedisCache } from '@bulwark/cache-redis';
 import { type CacheBackendV1, type ChatRequest, createBulwark } from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
 import { useTestRedis } from '@bulwark/testkit';
+import { writeResultCharts } from './result-charts.js';
 
 interface Row {
   case: string;
@@ -154,6 +155,7 @@ Redis hits include the loopback round trip; 50 KB entries are stored deflate-com
 `;
   const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'cache.md');
   writeFileSync(target, report);
+  writeResultCharts('cache', report);
   process.stdout.write(report);
 }
 

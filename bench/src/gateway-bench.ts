@@ -41,6 +41,7 @@ import {
 } from './gateway-bench/processes.js';
 import { profileMarkdown, summarizeProfile } from './gateway-bench/summarize-profile.js';
 import { wrkClosedLoop, wrkVersion } from './gateway-bench/wrk.js';
+import { writeResultCharts } from './result-charts.js';
 
 const benchDirectory = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repositoryRoot = resolve(benchDirectory, '..');
@@ -513,6 +514,8 @@ async function main(): Promise<void> {
       const target = join(benchDirectory, 'results', 'gateway.md');
       writeFileSync(target, report);
       process.stdout.write(`\nWrote ${relative(repositoryRoot, target)}\n`);
+      for (const chart of writeResultCharts('gateway', report))
+        process.stdout.write(`Wrote ${relative(repositoryRoot, chart)}\n`);
     }
   } finally {
     for (const child of children.reverse()) await child.stop();

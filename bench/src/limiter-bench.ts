@@ -17,6 +17,7 @@ import { createMemoryLimiterStore, createRateLimiter, type RateDimension } from 
 import { createRedisLimiterStore } from '@bulwark/limiter-redis';
 import { createOpenAIProvider } from '@bulwark/provider-openai';
 import { createFakeUpstream, type FakeUpstream, useTestRedis } from '@bulwark/testkit';
+import { writeResultCharts } from './result-charts.js';
 
 const limitPerSecond = 20;
 const rpm = limitPerSecond * 60;
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
   const output = lines.join('\n');
   const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'limiter.md');
   writeFileSync(target, output);
+  writeResultCharts('limiter', output);
   process.stdout.write(output);
 }
 

@@ -27,6 +27,7 @@ import {
 } from '@bulwark/provider-mock';
 import { createRetry } from '@bulwark/retry';
 import { createAttemptTimeout } from '@bulwark/timeout';
+import { writeResultCharts } from './result-charts.js';
 
 const callsArgument = process.argv.indexOf('--calls');
 const CALLS = callsArgument > 0 ? Number(process.argv[callsArgument + 1]) : 10_000;
@@ -415,6 +416,8 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The report goes to stdout (redirected into results/resilience.md); its charts are written beside it.
+  writeResultCharts('resilience', lines.join('\n'));
 }
 
 await main();
