@@ -1,4 +1,4 @@
-import type { EventBus } from '../events/event-bus.js';
+import type { ProviderCallOptionsV1 } from '../provider.js';
 import type { FinishReason, Usage } from '../types/chat-response.js';
 
 /**
@@ -125,12 +125,5 @@ export interface ProviderPassthroughV1 {
   call(request: WireRequestV1, model: string, options: WirePassthroughCallOptions): Promise<WireResponseV1>;
 }
 
-/** What a passthrough call gets of the call (the members of the provider call options it uses). */
-export interface WirePassthroughCallOptions {
-  /** Aborts when the caller aborts, the deadline passes or a middleware cancels: close the socket. */
-  readonly signal: AbortSignal;
-  /** The call's event bus (a provider reports `ratelimit:headers` on it). */
-  readonly events: EventBus;
-  /** Unique id of the logical call. */
-  readonly callId: string;
-}
+/** What a passthrough call gets of the call: the provider call options (signal, events, call id). */
+export type WirePassthroughCallOptions = ProviderCallOptionsV1;
