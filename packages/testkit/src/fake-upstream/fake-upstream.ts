@@ -32,6 +32,13 @@ import {
   openaiToolCallId,
 } from './openai-format.js';
 import { estimateTokens, promptText, type ResolvedReply, resolveReply } from './reply-content.js';
+import {
+  responsesAsChat,
+  responsesBody,
+  responsesId,
+  responsesStreamErrorFrame,
+  responsesStreamFrames,
+} from './responses-api-format.js';
 import { createTokenBucket, formatGoDuration, formatResetTime, type TokenBucket } from './token-bucket.js';
 import type {
   FakeBehavior,
@@ -89,6 +96,7 @@ function formatOf(method: string, path: string, headers: Record<string, string>)
   if (method === 'POST' && path === '/v1/messages') return 'anthropic';
   if (method === 'POST' && path === countTokensPath) return 'anthropic';
   if (method === 'POST' && path === '/v1/embeddings') return 'embeddings';
+  if (method === 'POST' && path === '/v1/responses') return 'responses';
   if (method === 'POST' && googleCall(path)) return 'google';
   if (method === 'GET' && path === '/v1/models') return 'models';
   return headers['anthropic-version'] === undefined ? undefined : 'anthropic';
@@ -138,6 +146,7 @@ function validationProblem(format: RequestFormat, body: unknown, countTokens = f
   if (format === 'openai' && !Array.isArray(record.messages))
     return "Missing required parameter: 'messages'.";
   if (format === 'embeddings' && record.input === undefined) return "Missing required parameter: 'input'.";
+  if (format === 'responses' && record.input === undefined) return "Missing required parameter: 'input'.";
   return undefined;
 }
 
@@ -308,13 +317,19 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
   const reply = (exchange: Exchange, behavior: Extract<FakeBehavior, { kind: 'reply' }>): ResolvedReply =>
     resolveReply(
       behavior,
-      exchange.format === 'google' ? googleAsChat(exchange.body) : exchange.body,
+      exchange.format === 'google'
+        ? googleAsChat(exchange.body)
+        : exchange.format === 'responses'
+          ? responsesAsChat(exchange.body)
+          : exchange.body,
       exchange.format === 'anthropic' ? anthropicToolUseId : openaiToolCallId,
     );
 
   /** The SSE frames of a reply in the request's wire format. */
   const streamFrames = (exchange: Exchange, resolved: ResolvedReply): string[] => {
     if (exchange.format === 'google') return googleStreamFrames(resolved, googleResponseId(), exchange.model);
+    if (exchange.format === 'responses')
+      return responsesStreamFrames(resolved, responsesId(), exchange.model);
     if (exchange.format === 'anthropic')
       return anthropicStreamFrames(resolved, anthropicMessageId(), exchange.model);
     const options = exchange.body.stream_options as { include_usage?: unknown } | undefined;
@@ -322,11 +337,13 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
   };
 
   const jsonBody = (exchange: Exchange, resolved: ResolvedReply): string =>
-    exchange.format === 'google'
-      ? googleResponseBody(resolved, googleResponseId(), exchange.model)
-      : exchange.format === 'anthropic'
-        ? anthropicMessageBody(resolved, anthropicMessageId(), exchange.model)
-        : openaiCompletionBody(resolved, openaiEnvelope(exchange.model));
+    exchange.format === 'responses'
+      ? responsesBody(resolved, responsesId(), exchange.model)
+      : exchange.format === 'google'
+        ? googleResponseBody(resolved, googleResponseId(), exchange.model)
+        : exchange.format === 'anthropic'
+          ? anthropicMessageBody(resolved, anthropicMessageId(), exchange.model)
+          : openaiCompletionBody(resolved, openaiEnvelope(exchange.model));
 
   const modelsBody = (exchange: Exchange): string => {
     if (exchange.request.headers['anthropic-version'] !== undefined) {
@@ -470,7 +487,9 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
               ? googleStreamErrorFrame(error)
               : exchange.format === 'anthropic'
                 ? anthropicStreamErrorFrame(error)
-                : openaiStreamErrorFrame(error),
+                : exchange.format === 'responses'
+                  ? responsesStreamErrorFrame(error)
+                  : openaiStreamErrorFrame(error),
           );
           exchange.response.end();
         }
@@ -537,7 +556,14 @@ export async function createFakeUpstream(options: FakeUpstreamOptions = {}): Pro
     }
     if (format !== 'models') {
       const at = now();
-      const cost = requestTokens(format, format === 'google' ? googleAsChat(record) : record);
+      const cost = requestTokens(
+        format,
+        format === 'google'
+          ? googleAsChat(record)
+          : format === 'responses'
+            ? responsesAsChat(record)
+            : record,
+      );
       const wait = Math.max(buckets.requests.waitFor(1, at), buckets.tokens.waitFor(cost, at));
       if (buckets.enforced && wait > 0) {
         stats.rateLimited += 1;

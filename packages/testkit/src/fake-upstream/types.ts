@@ -1,5 +1,5 @@
 /** Which API a recorded request spoke, decided by its endpoint. */
-export type RequestFormat = 'openai' | 'anthropic' | 'google' | 'embeddings' | 'models';
+export type RequestFormat = 'openai' | 'anthropic' | 'google' | 'responses' | 'embeddings' | 'models';
 
 /** One request the fake upstream received, in arrival order. */
 export interface RecordedRequest {
