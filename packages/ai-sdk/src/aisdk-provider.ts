@@ -161,6 +161,7 @@ export function createAISDKProvider(options: AISDKProviderOptions): ProviderV1 {
       let started = false;
       const toolIndex = new Map<string, number>();
       const streamedInput = new Set<string>();
+      const signed = new Set<string>();
       reader = (result.stream as ReadableStream<AISDKStreamPart>).getReader();
       while (true) {
         let next: ReadableStreamReadResult<AISDKStreamPart>;
@@ -187,15 +188,24 @@ export function createAISDKProvider(options: AISDKProviderOptions): ProviderV1 {
           case 'text-delta':
             if (part.delta !== '') yield { type: 'text-delta', text: part.delta };
             break;
+          case 'reasoning-start':
           case 'reasoning-delta':
-            if (part.delta !== '') yield { type: 'reasoning-delta', text: part.delta };
-            break;
           case 'reasoning-end': {
+            if (part.type === 'reasoning-delta' && part.delta !== '')
+              yield { type: 'reasoning-delta', text: part.delta };
+            // Anthropic's signature arrives on a delta (`signature_delta`) or the block's end; redacted
+            // thinking on its start: each is sent once per block.
             const { signature, redacted } = reasoningSignature(
               part.providerMetadata as Parameters<typeof reasoningSignature>[0],
             );
-            if (signature !== undefined) yield { type: 'reasoning-delta', signature };
-            if (redacted !== undefined) yield { type: 'reasoning-delta', redacted };
+            if (signature !== undefined && !signed.has(part.id)) {
+              signed.add(part.id);
+              yield { type: 'reasoning-delta', signature };
+            }
+            if (redacted !== undefined && !signed.has(part.id)) {
+              signed.add(part.id);
+              yield { type: 'reasoning-delta', redacted };
+            }
             break;
           }
           case 'tool-input-start': {

@@ -65,7 +65,7 @@ function errorDetail(body: string | undefined): { message?: string; errorType?: 
 /** An error payload sent inside a 200 stream (`{ type: 'overloaded_error', message }` and the like). */
 function fromStreamPayload(payload: unknown, scope: AISDKErrorScope): BulwarkError {
   const record = isRecord(payload) && isRecord(payload.error) ? payload.error : payload;
-  const type = isRecord(record) ? String(record.type ?? record.code ?? record.status ?? '') : '';
+  const type = isRecord(record) ? String(record.type ?? record.status ?? record.code ?? '') : '';
   const message = isRecord(record) && typeof record.message === 'string' ? record.message : String(payload);
   const base = {
     provider: scope.provider,
