@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ let gemini: FakeUpstream;
 let backup: FakeUpstream;
 let gateway: Gateway;
 let client: OpenAI;
+let anthropic: Anthropic;
 const logs = captureLogs();
 
 beforeAll(async () => {
@@ -45,6 +47,7 @@ beforeAll(async () => {
   });
   const url = await gateway.listen();
   client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused-without-auth', maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: url, apiKey: 'unused-without-auth', maxRetries: 0 });
 });
 
 afterEach(() => {
@@ -119,6 +122,24 @@ describe('an AI SDK provider package behind the gateway (plugin: ai-sdk, package
       );
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('7');
+  });
+
+  it('serves an Anthropic client from Gemini too, streamed', async () => {
+    const stream = anthropic.messages.stream({
+      model: 'gemini-only',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'anthropic via gemini' }],
+    });
+    const message = await stream.finalMessage();
+    expect(message.content[0]).toMatchObject({ type: 'text', text: 'echo: anthropic via gemini' });
+    expect(message.stop_reason).toBe('end_turn');
+    expect(gemini.requests[0]?.format).toBe('google');
+  });
+
+  it('shows the plugin and its package in describe(), never the key from the environment', () => {
+    const described = gateway.plan.describe();
+    expect(described.providers.gemini).toMatchObject({ plugin: 'ai-sdk', package: '@bulwark/ai-sdk' });
+    expect(JSON.stringify(described)).not.toContain(geminiKey);
   });
 
   it('runs a tool call through Gemini functionCall parts', async () => {
