@@ -19,6 +19,12 @@ import { mapOpenAIError } from './error-mapping.js';
 import { parseOpenAIRateLimit } from './rate-limit-headers.js';
 import { type OpenAIMappingOptions, toOpenAIChatBody } from './request-mapping.js';
 import { type OpenAIChunk, OpenAIChunkMapper, parseOpenAIChatResponse } from './response-mapping.js';
+import {
+  parseResponsesAnswer,
+  ResponsesEventMapper,
+  type ResponsesStreamEvent,
+  toResponsesBody,
+} from './responses-api.js';
 import { callerAskedForUsage, OpenAIFrameTap, tapOpenAIJson, withStreamUsage } from './wire-passthrough.js';
 
 /** Options of {@link createOpenAIProvider}. */
@@ -46,6 +52,13 @@ export interface OpenAIProviderOptions extends SdkProviderOptions<OpenAI> {
    * off for servers that reject `stream_options`.
    */
   includeStreamUsage?: boolean;
+  /**
+   * Which OpenAI API serves calls: `chat` (Chat Completions, default) or `responses` (the Responses API,
+   * `POST /v1/responses`, for models served only there), mapped to the same normalized types.
+   */
+  api?: 'chat' | 'responses';
+  /** Models that always go to the Responses API whatever `api` says (a Responses-only model beside chat ones). */
+  responsesModels?: readonly string[];
   /** Send `request.metadata` as `metadata` (OpenAI accepts it only with `store: true`). Default false. */
   forwardMetadata?: boolean;
 }
@@ -119,6 +132,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
     forwardMetadata: options.forwardMetadata ?? false,
     includeUsage: options.includeStreamUsage ?? true,
   };
+  const responsesModels = new Set(options.responsesModels ?? []);
+  const usesResponses = (model: string): boolean => options.api === 'responses' || responsesModels.has(model);
   const caller = createSdkCaller({
     provider: name,
     timeoutMs,
@@ -133,6 +148,15 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
     system: 'openai',
     capabilities: { ...defaultCapabilities, ...options.capabilities },
     async complete(request, context) {
+      if (usesResponses(request.model)) {
+        const body = toResponsesBody(request, false);
+        const { text, meta } = await caller.send(request.model, context, (requestOptions) =>
+          client.responses
+            .create(body as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming, requestOptions)
+            .asResponse(),
+        );
+        return parseResponsesAnswer(text, meta);
+      }
       const body = toOpenAIChatBody(request, mapping, false);
       const { text, meta } = await caller.send(request.model, context, (requestOptions) =>
         client.chat.completions
@@ -142,6 +166,26 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
       return parseOpenAIChatResponse(text, meta);
     },
     async *stream(request, context) {
+      if (usesResponses(request.model)) {
+        const body = toResponsesBody(request, true);
+        yield* caller.stream<ResponsesStreamEvent>(
+          request.model,
+          context,
+          (requestOptions) =>
+            client.responses
+              .create(body as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, requestOptions)
+              .withResponse(),
+          {
+            mapper: (meta) => new ResponsesEventMapper(meta),
+            check: (event) =>
+              typeof event !== 'object' || event === null
+                ? 'sent a stream event that is not an object'
+                : undefined,
+            endedEarly: 'the stream ended before response.completed',
+          },
+        );
+        return;
+      }
       const body = toOpenAIChatBody(request, mapping, true);
       yield* caller.stream<OpenAIChunk>(
         request.model,
