@@ -214,4 +214,23 @@ describe('bulwarkModel', () => {
     await primary.waitForConnections(0, 2000);
     expect(secondary.requests).toHaveLength(0);
   });
+  it('streamText: an abort mid-stream closes the upstream socket', async () => {
+    primary.enqueue({ kind: 'stall', afterChunks: 4 });
+    const controller = new AbortController();
+    const result = streamText({
+      model: bulwarkModel(bulwark, 'smart'),
+      prompt: 'keep streaming until the caller aborts',
+      maxRetries: 0,
+      abortSignal: controller.signal,
+    });
+    const seen: string[] = [];
+    for await (const part of result.fullStream) {
+      seen.push(part.type);
+      if (part.type === 'text-delta') controller.abort();
+    }
+    expect(seen).toContain('text-delta');
+    expect(seen).not.toContain('finish-step');
+    await primary.waitForConnections(0, 2000);
+    expect(secondary.requests).toHaveLength(0);
+  });
 });
