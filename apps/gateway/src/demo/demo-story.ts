@@ -63,7 +63,7 @@ export interface DemoConfigOptions {
   port: number;
   /** Redis URL: cache and limiter state in Redis instead of memory. */
   redis?: string | undefined;
-  /** Key prefix in Redis (unique per run). */
+  /** Key prefix in Redis (unique per run), ending in `:`. */
   redisPrefix?: string;
 }
 
@@ -75,7 +75,7 @@ export function demoConfig(options: DemoConfigOptions): GatewayConfigInput {
       ? {
           plugin: 'redis',
           url: options.redis,
-          prefix: `${options.redisPrefix ?? 'bulwark-demo'}:${section}:`,
+          prefix: `${options.redisPrefix ?? 'bulwark-demo:'}${section}:`,
         }
       : { plugin: 'memory' };
   return {
@@ -97,7 +97,8 @@ export function demoConfig(options: DemoConfigOptions): GatewayConfigInput {
     },
     retry: { maxAttempts: 2, baseDelayMs: 40, maxDelayMs: 200, retryAfterCapMs: 1500 },
     breaker: { failureRatio: 0.5, minimumCalls: 4, windowMs: 5000, cooldownMs },
-    cache: { store: redisStore('cache') },
+    // Five minutes: what a Redis-backed run leaves behind expires soon after it.
+    cache: { store: redisStore('cache'), ttlSeconds: 300 },
     limiter: { store: redisStore('limiter'), maxWaitMs: 20_000 },
     log: { level: 'error' },
   };

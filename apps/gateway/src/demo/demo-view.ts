@@ -32,20 +32,23 @@ function breakerLine(counts: DemoCounts): string {
   return [...counts.breakers].map(([target, state]) => `${target} ${state}`).join('  ');
 }
 
-let drawn = false;
-
 /**
- * The demo's progress: on a terminal, a block redrawn in place (progress bar, phase, counters, breakers);
- * otherwise one plain line.
+ * The demo's progress: on a terminal (`live`), a block drawn over the previous one when `redraw` (progress
+ * bar, phase, counters, breakers); otherwise one plain line.
  */
-export function renderView(counts: DemoCounts, fraction: number, title: string, live: boolean): string {
+export function renderView(
+  counts: DemoCounts,
+  fraction: number,
+  title: string,
+  live: boolean,
+  redraw = false,
+): string {
   const counters =
     `ok ${counts.succeeded}  failed ${counts.failed}  retries ${counts.retries}  fallbacks ${counts.fallbacks}  ` +
     `cache hits ${counts.cacheHits}  429s avoided ${counts.paced}`;
   if (!live) return `${bar(fraction)} ${counters}  breakers: ${breakerLine(counts)}\n`;
   const lines = [bar(fraction), title, counters, `breakers: ${breakerLine(counts)}`];
-  const up = drawn ? `\x1b[${liveLines}A` : '';
-  drawn = true;
+  const up = redraw ? `\x1b[${liveLines}A` : '';
   return `${up}${lines.map((line) => `\x1b[2K${line}\n`).join('')}`;
 }
 

@@ -14,8 +14,10 @@ export interface DemoOptions {
   port?: number;
   /** Redis URL: the same story with the Redis-backed cache and limiter. */
   redis?: string | undefined;
-  /** Where the view and the summary go. Default `process.stdout`. */
-  output?: NodeJS.WriteStream;
+  /** Key prefix in Redis. Default `bulwark-demo:<random>:`. */
+  redisPrefix?: string;
+  /** Where the view and the summary go (a terminal gets the live view). Default `process.stdout`. */
+  output?: { write(text: string): unknown; isTTY?: boolean };
 }
 
 const tickMs = 100;
@@ -77,7 +79,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoCounts> {
         seconds,
         port: options.port ?? 0,
         redis: options.redis,
-        redisPrefix: `bulwark-demo:${randomBytes(4).toString('hex')}`,
+        redisPrefix: options.redisPrefix ?? `bulwark-demo:${randomBytes(4).toString('hex')}:`,
       }),
       events,
     });
@@ -112,6 +114,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoCounts> {
     let phase: DemoPhase = demoPhases[0]!;
     let unique = 0;
     let lastPlain = 0;
+    let drawn = false;
     while (Date.now() - started < totalMs) {
       const elapsed = Date.now() - started;
       const fraction = elapsed / totalMs;
@@ -129,15 +132,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoCounts> {
       }
       for (let index = 0; index < phase.traffic.repeated; index += 1)
         send(`a popular question ${(counts.sent % 3) + 1}`);
-      if (live) output.write(renderView(counts, fraction, phase.title, true));
-      else if (elapsed - lastPlain >= 1000) {
+      if (live) {
+        output.write(renderView(counts, fraction, phase.title, true, drawn));
+        drawn = true;
+      } else if (elapsed - lastPlain >= 1000) {
         lastPlain = elapsed;
         output.write(renderView(counts, fraction, phase.title, false));
       }
       await new Promise((resolve) => setTimeout(resolve, tickMs));
     }
     await Promise.all(inFlight);
-    if (live) output.write(renderView(counts, 1, 'done', true));
+    if (live) output.write(renderView(counts, 1, 'done', true, drawn));
     output.write(`\n${renderSummary(counts)}\nDashboard: ${url}/dashboard\n`);
     if (options.openSeconds && options.openSeconds > 0) {
       output.write(`Keeping the gateway up for ${options.openSeconds} s (Ctrl-C to stop)\n`);
