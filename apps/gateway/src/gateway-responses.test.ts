@@ -199,3 +199,42 @@ describe('/v1/responses, translated', () => {
     expect(body.error.message).toContain('input');
   });
 });
+
+describe('a Responses-only model behind any client format', () => {
+  it('serves chat, messages and responses clients from an openai provider on the Responses API', async () => {
+    const upstream = await createFakeUpstream({ apiKey: upstreamKey });
+    const responsesGateway = await createGateway({
+      config: {
+        server: { port: 0 },
+        providers: {
+          pro: {
+            plugin: 'openai',
+            baseURL: upstream.openaiBaseURL,
+            apiKey: upstreamKey,
+            responsesModels: ['o3-pro'],
+          },
+        },
+        models: { deep: [{ provider: 'pro', model: 'o3-pro' }] },
+        retry: false,
+        breaker: false,
+        log: { level: 'error' },
+      },
+      logger: logs.logger,
+    });
+    try {
+      const base = await responsesGateway.listen();
+      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const chat = await client.chat.completions.create({
+        model: 'deep',
+        messages: [{ role: 'user', content: 'one' }],
+      });
+      expect(chat.choices[0]!.message.content).toBe('echo: one');
+      const streamed = await client.responses.stream({ model: 'deep', input: 'two' }).finalResponse();
+      expect(streamed.output_text).toBe('echo: two');
+      expect(upstream.requests.map((request) => request.path)).toEqual(['/v1/responses', '/v1/responses']);
+    } finally {
+      await responsesGateway.close({ drainTimeoutMs: 0 });
+      await upstream.close();
+    }
+  });
+});

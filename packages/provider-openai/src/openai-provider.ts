@@ -4,6 +4,7 @@ import {
   InvalidRequestError,
   InvalidResponseError,
   type ProviderCapabilities,
+  type ProviderPassthroughV1,
   type ProviderV1,
   redactSecrets,
 } from '@bulwark/core';
@@ -134,6 +135,11 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
   };
   const responsesModels = new Set(options.responsesModels ?? []);
   const usesResponses = (model: string): boolean => options.api === 'responses' || responsesModels.has(model);
+  // A Responses-only model is never sent a Chat Completions body as is: its calls are translated.
+  const servingChatModels = (passthrough: ProviderPassthroughV1): ProviderPassthroughV1 =>
+    responsesModels.size === 0
+      ? passthrough
+      : { ...passthrough, servesModel: (model) => !usesResponses(model) };
   const caller = createSdkCaller({
     provider: name,
     timeoutMs,
@@ -221,22 +227,24 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
       );
       return parseEmbeddings(text, name, request.model, meta.status);
     },
-    ...(options.passthrough === false
+    ...(options.passthrough === false || options.api === 'responses'
       ? {}
       : {
-          passthrough: createPassthrough({
-            format: 'openai-chat',
-            provider: name,
-            caller,
-            requestIdHeader: 'x-request-id',
-            send: (body, headers, stream, requestOptions) =>
-              client.post('/chat/completions', { body, headers, stream, ...requestOptions }).asResponse(),
-            prepare: (body, stream) => (stream && mapping.includeUsage ? withStreamUsage(body) : body),
-            tapJson: tapOpenAIJson,
-            tapStream: (sent, asked) =>
-              new OpenAIFrameTap(callerAskedForUsage(sent) && !callerAskedForUsage(asked)),
-            endedEarly: 'the stream ended before the provider said why generation stopped',
-          }),
+          passthrough: servingChatModels(
+            createPassthrough({
+              format: 'openai-chat',
+              provider: name,
+              caller,
+              requestIdHeader: 'x-request-id',
+              send: (body, headers, stream, requestOptions) =>
+                client.post('/chat/completions', { body, headers, stream, ...requestOptions }).asResponse(),
+              prepare: (body, stream) => (stream && mapping.includeUsage ? withStreamUsage(body) : body),
+              tapJson: tapOpenAIJson,
+              tapStream: (sent, asked) =>
+                new OpenAIFrameTap(callerAskedForUsage(sent) && !callerAskedForUsage(asked)),
+              endedEarly: 'the stream ended before the provider said why generation stopped',
+            }),
+          ),
         }),
     close,
   };

@@ -14,6 +14,10 @@ export const openAIConfigSchema = z.strictObject({
   maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
   includeStreamUsage: z.boolean().optional(),
   forwardMetadata: z.boolean().optional(),
+  /** `responses`: call OpenAI's Responses API instead of Chat Completions. */
+  api: z.enum(['chat', 'responses']).optional(),
+  /** Models that always use the Responses API. */
+  responsesModels: z.array(z.string().min(1)).optional(),
 });
 
 export type OpenAIProviderConfig = z.infer<typeof openAIConfigSchema>;

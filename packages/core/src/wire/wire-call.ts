@@ -18,6 +18,7 @@ export function passthroughFor(
   const wire = context.wire;
   const passthrough = provider.passthrough;
   if (!wire || !passthrough || passthrough.format !== wire.format) return undefined;
+  if (context.target && passthrough.servesModel?.(context.target.model) === false) return undefined;
   if ((wire.body.stream === true) !== context.stream) return undefined;
   return { passthrough, wire };
 }

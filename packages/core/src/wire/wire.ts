@@ -118,6 +118,11 @@ export interface ProviderPassthroughV1 {
   /** The one wire format this provider accepts as sent. */
   readonly format: WireFormat;
   /**
+   * Whether the format's endpoint serves `model` (optional; default yes). `false` sends that target's
+   * calls through translation instead (an OpenAI model served only on the Responses API).
+   */
+  servesModel?(model: string): boolean;
+  /**
    * Sends `request.body` with `model` replaced by `model` (the target's model) and the request's
    * headers merged over the provider's credentials and defaults. Streams when `body.stream` is true.
    * Honour `options.signal`: an abort closes the socket.
