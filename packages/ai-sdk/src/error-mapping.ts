@@ -1,6 +1,7 @@
 import {
   BulwarkError,
   ConnectionError,
+  ContextLengthError,
   InvalidResponseError,
   OverloadedError,
   RateLimitError,
@@ -35,6 +36,8 @@ function hasMarker(error: unknown, name: string): boolean {
     (error as Record<symbol, unknown>)[Symbol.for(`vercel.ai.error.${name}`)] === true
   );
 }
+
+const googleContextLength = /input token count .*exceeds the maximum number of tokens/i;
 
 interface APICallErrorShape extends Error {
   statusCode?: number;
@@ -112,7 +115,7 @@ export function errorFromAISDK(error: unknown, scope: AISDKErrorScope): BulwarkE
     const headers = apiError.responseHeaders;
     const rateLimit = rateLimitFromHeaders(headers, scope.now);
     const requestId = requestIdFromHeaders(headers);
-    return errorFromHttpResponse({
+    const mapped = errorFromHttpResponse({
       status,
       ...errorDetail(apiError.responseBody),
       ...(apiError.responseBody === undefined ? {} : { body: apiError.responseBody }),
@@ -124,6 +127,19 @@ export function errorFromAISDK(error: unknown, scope: AISDKErrorScope): BulwarkE
       cause: error,
       ...(scope.now === undefined ? {} : { now: scope.now }),
     });
+    // Gemini says "The input token count (…) exceeds the maximum number of tokens allowed (…)".
+    if (mapped.code === 'invalid_request' && googleContextLength.test(mapped.message)) {
+      return new ContextLengthError({
+        message: mapped.message,
+        status,
+        provider: scope.provider,
+        model: scope.model,
+        cause: error,
+        ...(mapped.rawBody === undefined ? {} : { rawBody: mapped.rawBody }),
+        ...(mapped.requestId === undefined ? {} : { requestId: mapped.requestId }),
+      });
+    }
+    return mapped;
   }
   if (hasMarker(error, 'AI_JSONParseError') || hasMarker(error, 'AI_TypeValidationError')) {
     const text = (error as { text?: unknown; value?: unknown }).text ?? (error as { value?: unknown }).value;
