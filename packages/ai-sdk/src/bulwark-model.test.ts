@@ -233,4 +233,16 @@ describe('bulwarkModel', () => {
     await primary.waitForConnections(0, 2000);
     expect(secondary.requests).toHaveLength(0);
   });
+  it('the AI SDK does not retry what Bulwark already tried (default maxRetries)', async () => {
+    primary.enqueue({ kind: 'status', status: 500 });
+    secondary.enqueue({ kind: 'status', status: 500 });
+    const outcome = await generateText({ model: bulwarkModel(bulwark, 'smart'), prompt: 'both down' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((outcome as { code?: string } | undefined)?.code).toBe('server_error');
+    // One request per target: generateText's own retries (maxRetries 2) fire only for APICallErrors.
+    expect(primary.requests).toHaveLength(1);
+    expect(secondary.requests).toHaveLength(1);
+  });
 });
