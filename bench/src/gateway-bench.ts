@@ -136,7 +136,7 @@ const streamBody = JSON.stringify({
   stream_options: { include_usage: true },
 });
 
-function gatewayConfig(upstream: FakeUpstream, cache: boolean): unknown {
+function gatewayConfig(upstream: FakeUpstream, cache: boolean, passthrough = true): unknown {
   return {
     server: { host: '127.0.0.1', port: 0 },
     providers: {
@@ -146,6 +146,8 @@ function gatewayConfig(upstream: FakeUpstream, cache: boolean): unknown {
         apiKey: 'sk-bench-not-a-secret',
         // Generous limits: the limiter runs on every call but never queues.
         limits: { rpm: 100_000_000, tpm: 100_000_000_000 },
+        // false: every call is translated (normalized request, SDK call, re-encoded answer).
+        passthrough,
       },
     },
     // retry, timeout, breaker, usage and limiter are absent: they run with their defaults.
@@ -268,13 +270,14 @@ async function main(): Promise<void> {
     rateLimit: { rpm: upstreamAdvertisedRpm, tpm: upstreamAdvertisedRpm * 1_000 },
   });
   const children: Array<ServerProcess | LoadGenerator> = [];
-  const writeConfig = (name: string, cache: boolean): string => {
+  const writeConfig = (name: string, cache: boolean, passthrough = true): string => {
     const file = join(scratch, name);
-    writeFileSync(file, JSON.stringify(gatewayConfig(upstream, cache), null, 2));
+    writeFileSync(file, JSON.stringify(gatewayConfig(upstream, cache, passthrough), null, 2));
     return file;
   };
   const plainConfig = writeConfig('gateway.json', false);
   const cacheConfig = writeConfig('gateway-cache.json', true);
+  const translatedConfig = writeConfig('gateway-translated.json', false, false);
 
   try {
     const generator = await startLoadGenerator();
@@ -283,10 +286,13 @@ async function main(): Promise<void> {
     children.push(bare);
     const gateway = await startGatewayProcess({ cli: gatewayCli, configFile: plainConfig });
     children.push(gateway);
+    const translated = await startGatewayProcess({ cli: gatewayCli, configFile: translatedConfig });
+    children.push(translated);
     const paths = [
       { name: 'direct (fake upstream)', url: upstream.url, pid: undefined },
       { name: 'bare node:http proxy', url: bare.url, pid: bare.pid },
-      { name: 'Bulwark gateway', url: gateway.url, pid: gateway.pid },
+      { name: 'Bulwark gateway, same-format passthrough', url: gateway.url, pid: gateway.pid },
+      { name: 'Bulwark gateway, translated (passthrough: false)', url: translated.url, pid: translated.pid },
     ];
     const endpoint = (origin: string): string => `${origin}/v1/chat/completions`;
 
@@ -419,7 +425,7 @@ async function main(): Promise<void> {
       `Gateway benchmark: ${cores} cores, Node ${process.version}, load ${loadBefore.map((value) => value.toFixed(2)).join(' ')}\n`,
     );
     /**
-     * Each phase runs the three paths `rounds` times, in a rotated order per round, so a burst of
+     * Each phase runs the four paths `rounds` times, in a rotated order per round, so a burst of
      * outside load does not land on one path only; the report shows the median of the rounds.
      */
     const inRounds = async (measure: (path: (typeof paths)[number]) => Promise<Measurement>) => {
@@ -440,6 +446,8 @@ async function main(): Promise<void> {
     const closed = await inRounds((path) => measureClosed(path.name, path.url, path.pid));
     await gateway.stop();
     children.splice(children.indexOf(gateway), 1);
+    await translated.stop();
+    children.splice(children.indexOf(translated), 1);
 
     // Cache hits: a gateway with the memory cache; after the first call every identical request hits.
     const cached = await startGatewayProcess({ cli: gatewayCli, configFile: cacheConfig });
@@ -585,16 +593,18 @@ Run \`${data.startedAt.toISOString()}\` at commit \`${gitRevision()}\`${staleBui
 Machine: ${data.cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, Linux load average
 ${data.loadBefore.map((value) => value.toFixed(2)).join(' / ')} (1/5/15 min) before and ${data.loadAfter.map((value) => value.toFixed(2)).join(' / ')} after.
 ${busy ? '\n> **The machine was busy** (1-minute load above half the core count): other jobs shared the cores, so absolute numbers are pessimistic and noisy; the side-by-side ratios are the meaningful part.\n' : ''}
-Three paths to the same upstream (the testkit's \`createFakeUpstream()\`, OpenAI Chat Completions, in the
+Four paths to the same upstream (the testkit's \`createFakeUpstream()\`, OpenAI Chat Completions, in the
 benchmark's own process): **direct**, through a **bare \`node:http\` proxy** (keep-alive agent, bodies piped;
 bench/src/gateway-bench/bare-proxy.ts) and through the **Bulwark gateway** (\`node apps/gateway/dist/cli.js serve\`,
-one \`openai\` provider pointing at the fake upstream, default retry/timeout/breaker/usage, memory limiter with
+one \`openai\` provider pointing at the fake upstream — an OpenAI client to an OpenAI provider is the **same-format
+passthrough** (body forwarded as sent, answer relayed as sent) —, and a second gateway whose provider has
+\`passthrough: false\`, so every call is **translated** (normalized, sent through the SDK, re-encoded); default retry/timeout/breaker/usage, memory limiter with
 generous limits, cache off so every call reaches the upstream; the fake upstream advertises (and enforces)
 ${upstreamAdvertisedRpm.toLocaleString('en-US')} RPM in its rate-limit headers, which the adaptive limiter follows — with the fake's default
 10,000 RPM the gateway is correctly held to about 167 req/s (\`--upstream-rpm 10000\` shows it); the cache-hit row uses a second gateway with the
 memory cache). Each server and the load generator are separate processes on 127.0.0.1.
 
-- Every phase runs the three paths ${rounds} time(s) in a rotated order; rows show the median of the rounds
+- Every phase runs the four paths ${rounds} time(s) in a rotated order; rows show the median of the rounds
   (requests and errors are summed), and "added" is the median over rounds of (path − direct) in the same round.
 - Open loop: ${rate} requests/s for ${openSeconds} s after ${warmupSeconds} s of warm-up, Node generator in a child process, latency from
   send to the last body byte; streamed first byte = send to the first body byte. Percentiles in ms; "added" is relative to
