@@ -20,7 +20,11 @@ export type {
   ProviderConformanceOptions,
   ProviderConformanceSkip,
 } from './conformance/provider-conformance.js';
-export { describeProviderConformance, streamEventProblems } from './conformance/provider-conformance.js';
+export {
+  describeProviderConformance,
+  providerObligations,
+  streamEventProblems,
+} from './conformance/provider-conformance.js';
 export type { SeededRandom } from './conformance/seeded-random.js';
 export { createSeededRandom } from './conformance/seeded-random.js';
 export type {

@@ -62,6 +62,60 @@ const weatherTool = {
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 };
 
+/**
+ * What each group of checks asks of a provider, and the `@bulwark/provider-utils` helper that does it:
+ * failing assertions carry these, so a failure says what to fix and with what.
+ */
+export const providerObligations = {
+  answer:
+    'map the answer with chatResponse(meta, …) from @bulwark/provider-utils (provider name, usage, rate limit, request id from postJson meta)',
+  request:
+    'send the system prompt, every turn and the model in the body (see toWireBody in @bulwark/provider-openai-compatible)',
+  streamShape:
+    'yield exactly one start (startEvent(meta, id, model)), then deltas, at most one usage, and finish last — only after the terminator',
+  streamUsage: 'ask the server for usage in streams (stream_options.include_usage) and yield one usage event',
+  cutStream:
+    "yield finish only after the stream's terminator ([DONE]); when the body ends first throw ConnectionError (sseData from @bulwark/provider-utils turns a cut socket into one)",
+  inStreamError:
+    'an error chunk inside the stream must throw the mapped error: errorFromHttpResponse({ status, body, message, errorType }) from @bulwark/provider-utils',
+  httpError:
+    'map an error status with errorFromHttpResponse from @bulwark/provider-utils (postJson does it for you and reads retry-after)',
+  connectionError:
+    'turn a transport failure into ConnectionError (postJson/readText from @bulwark/provider-utils call transportError for you)',
+  invalidResponse:
+    'an unparseable body must throw invalidResponse(meta, reason, rawBody) from @bulwark/provider-utils (InvalidResponseError with the raw body)',
+  oneRequest:
+    'one call makes one upstream request: switch SDK retries off (createSdkClient/createSdkCaller from @bulwark/provider-utils set maxRetries: 0)',
+  secret:
+    'register the API key with registerSecret from @bulwark/core (createSdkClient does) so errors redact it',
+  rateLimit:
+    'pass parseRateLimit (rateLimitInfo + parseHeaderCount/parseDuration/parseRetryAfter from @bulwark/provider-utils) to postJson; chatResponse and startEvent copy meta.rateLimit',
+  abortBefore:
+    "check the call's signal before sending (postJson from @bulwark/provider-utils throws abortReason(signal) when it is already aborted)",
+  abortWaiting:
+    "pass the call's signal to fetch (postJson does) so an abort rejects with AbortedError and closes the socket",
+  abortStream:
+    'read the stream with the signal (sseData(body, signal, meta) from @bulwark/provider-utils) so an abort mid-stream throws AbortedError and closes the socket',
+  earlyBreak:
+    "in stream(), make your own signal with linkSignals(call.signal) from @bulwark/core, pass it to postJson and sseData, and abort it in `finally` so a consumer's early break closes the socket",
+  tools:
+    'map tools and tool calls both ways (tool_calls with id, name, arguments; tool results by tool_call_id)',
+  toolDeltas: 'yield tool-call-delta events by index; the first delta of each call carries id and name',
+} as const;
+
+/** Rejects with an error naming `obligation` when `promise` has not settled within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, obligation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms — ${obligation}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves when `condition` holds, polling every 5 ms; rejects after `timeoutMs` naming `what`. */
 async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -189,14 +243,25 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
     for await (const event of events) collected.push(event);
     return collected;
   };
-  const failure = async (work: Promise<unknown>): Promise<BulwarkError> => {
-    const outcome = await work.then(
-      () => undefined,
-      (error: unknown) => error,
+  const failure = async (work: Promise<unknown>, obligation: string): Promise<BulwarkError> => {
+    const outcome = await within(
+      work.then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+      abortWithinMs * 2,
+      obligation,
     );
-    expect(outcome, 'the call should have failed').toBeDefined();
-    expect(BulwarkError.isInstance(outcome), `expected a BulwarkError, got ${String(outcome)}`).toBe(true);
+    expect(outcome, `the call should have failed — ${obligation}`).toBeDefined();
+    expect(
+      BulwarkError.isInstance(outcome),
+      `expected a BulwarkError, got ${String(outcome)} — ${obligation}`,
+    ).toBe(true);
     return outcome as BulwarkError;
+  };
+  /** Asserts the error's code, naming the obligation when it differs. */
+  const expectCode = (error: BulwarkError, code: BulwarkErrorCode, obligation: string): void => {
+    expect(error.code, `error code (${error.message}) — ${obligation}`).toBe(code);
   };
   /** The API key the provider sent must not appear in what the error shows (message, raw body, JSON). */
   const expectNoKeyIn = (error: BulwarkError): void => {
@@ -205,11 +270,26 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
       (key): key is string => typeof key === 'string' && key.length >= 8,
     );
     const shown = [error.message, error.rawBody ?? '', JSON.stringify(error), String(error.stack)].join('\n');
-    for (const key of keys) expect(shown.includes(key), 'the API key leaked into the error').toBe(false);
+    for (const key of keys)
+      expect(shown.includes(key), `the API key leaked into the error — ${providerObligations.secret}`).toBe(
+        false,
+      );
   };
   const expectOneUpstreamRequest = (): void => {
     if (usesUpstream)
-      expect(upstream.requests, 'upstream requests for one call (SDK retries must be off)').toHaveLength(1);
+      expect(
+        upstream.requests,
+        `upstream requests for one call — ${providerObligations.oneRequest}`,
+      ).toHaveLength(1);
+  };
+
+  /** Waits for the upstream's sockets to close; fails naming the obligation that keeps one open. */
+  const socketsClosed = async (obligation: string): Promise<void> => {
+    try {
+      await upstream.waitForConnections(0, abortWithinMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message} — ${obligation}`, { cause: error });
+    }
   };
 
   describe(`provider conformance: ${options.name}`, () => {
@@ -240,21 +320,24 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
           usage: { inputTokens: 11, outputTokens: 7, cachedInputTokens: 3 },
         });
         const response = await complete(request());
-        expect(response.provider).toBe(provider.name);
-        expect(response.id.length).toBeGreaterThan(0);
-        expect(response.finishReason).toBe('stop');
-        expect(response.toolCalls).toEqual([]);
-        expect(typeof response.text).toBe('string');
+        const answer = providerObligations.answer;
+        expect(response.provider, answer).toBe(provider.name);
+        expect(response.id.length, answer).toBeGreaterThan(0);
+        expect(response.finishReason, answer).toBe('stop');
+        expect(response.toolCalls, answer).toEqual([]);
+        expect(typeof response.text, answer).toBe('string');
         if (!usesUpstream) return;
-        expect(response.text).toBe('echo: hello conformance');
-        expect(response.model).toBe(options.model);
-        expect(response.usage).toMatchObject({
+        expect(response.text, answer).toBe('echo: hello conformance');
+        expect(response.model, answer).toBe(options.model);
+        expect(response.usage, answer).toMatchObject({
           inputTokens: 11,
           outputTokens: 7,
           totalTokens: 18,
           cachedInputTokens: 3,
         });
-        expect(response.requestId).toBe(upstream.requests[0]?.id);
+        expect(response.requestId, `x-request-id as response.requestId — ${answer}`).toBe(
+          upstream.requests[0]?.id,
+        );
         expectOneUpstreamRequest();
       });
 
@@ -278,14 +361,14 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
           'second question',
           options.model,
         ]) {
-          expect(sent).toContain(text);
+          expect(sent, providerObligations.request).toContain(text);
         }
       });
 
       it('reports the length finish reason', async () => {
         upstream.enqueue({ kind: 'reply', text: 'cut short', finishReason: 'length' });
         const response = await complete(request());
-        if (usesUpstream) expect(response.finishReason).toBe('length');
+        if (usesUpstream) expect(response.finishReason, providerObligations.answer).toBe('length');
       });
     });
 
@@ -295,19 +378,27 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
         const events = await collect(
           openStream(request({ messages: [{ role: 'user', content: 'stream three words' }] })),
         );
-        expect(streamEventProblems(events)).toEqual([]);
+        const shape = providerObligations.streamShape;
+        expect(streamEventProblems(events), shape).toEqual([]);
         const folded = fold(events);
         const start = events[0] as Extract<StreamEvent, { type: 'start' }>;
-        expect(start.provider).toBe(provider.name);
-        expect(start.id.length).toBeGreaterThan(0);
-        expect(folded.finishReason).toBe('stop');
-        expect(folded.usage, 'a usage event').toBeDefined();
+        expect(start.provider, shape).toBe(provider.name);
+        expect(start.id.length, shape).toBeGreaterThan(0);
+        expect(folded.finishReason, shape).toBe('stop');
+        expect(folded.usage, `a usage event — ${providerObligations.streamUsage}`).toBeDefined();
         if (!usesUpstream) return;
-        expect(folded.text).toBe('echo: stream three words');
-        expect(events.filter((event) => event.type === 'text-delta').length).toBeGreaterThan(1);
-        expect(folded.usage).toMatchObject({ inputTokens: 9, outputTokens: 5, totalTokens: 14 });
-        expect(start.model).toBe(options.model);
-        expect(start.requestId).toBe(upstream.requests[0]?.id);
+        expect(folded.text, 'text deltas join to the answer').toBe('echo: stream three words');
+        expect(
+          events.filter((event) => event.type === 'text-delta').length,
+          'one text-delta per upstream chunk (do not buffer the stream)',
+        ).toBeGreaterThan(1);
+        expect(folded.usage, providerObligations.streamUsage).toMatchObject({
+          inputTokens: 9,
+          outputTokens: 5,
+          totalTokens: 14,
+        });
+        expect(start.model, shape).toBe(options.model);
+        expect(start.requestId, `x-request-id on the start event — ${shape}`).toBe(upstream.requests[0]?.id);
         expectOneUpstreamRequest();
       });
 
@@ -315,9 +406,9 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
         'throws the mapped error when the stream is refused',
         async () => {
           upstream.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '3' } });
-          const error = await failure(collect(openStream(request())));
-          expect(error.code).toBe('rate_limited');
-          expect(error.retryAfterMs).toBe(3000);
+          const error = await failure(collect(openStream(request())), providerObligations.httpError);
+          expectCode(error, 'rate_limited', providerObligations.httpError);
+          expect(error.retryAfterMs, providerObligations.httpError).toBe(3000);
           expectOneUpstreamRequest();
         },
       );
@@ -326,8 +417,8 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
         'throws an overloaded error for an in-stream error event',
         async () => {
           upstream.enqueue({ kind: 'stream-error', afterChunks: 4 });
-          const error = await failure(collect(openStream(request())));
-          expect(error.code).toBe('overloaded');
+          const error = await failure(collect(openStream(request())), providerObligations.inStreamError);
+          expectCode(error, 'overloaded', providerObligations.inStreamError);
         },
       );
 
@@ -340,9 +431,15 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
             (async () => {
               for await (const event of openStream(request())) events.push(event);
             })(),
+            providerObligations.cutStream,
           );
-          expect(['connection_error', 'stream_interrupted']).toContain(error.code);
-          expect(events.some((event) => event.type === 'finish')).toBe(false);
+          expect(['connection_error', 'stream_interrupted'], providerObligations.cutStream).toContain(
+            error.code,
+          );
+          expect(
+            events.some((event) => event.type === 'finish'),
+            `a cut stream must not finish — ${providerObligations.cutStream}`,
+          ).toBe(false);
         },
       );
     });
@@ -356,20 +453,22 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
       it('returns the tool calls the model made', async () => {
         upstream.enqueue({ kind: 'reply', toolCalls });
         const response = await complete(request({ tools: [weatherTool] }));
-        expect(response.finishReason).toBe('tool_calls');
-        expect(response.toolCalls.length).toBeGreaterThan(0);
+        expect(response.finishReason, providerObligations.tools).toBe('tool_calls');
+        expect(response.toolCalls.length, providerObligations.tools).toBeGreaterThan(0);
         if (!usesUpstream) return;
-        expect(response.toolCalls).toEqual(toolCalls);
-        expect(JSON.stringify(upstream.requests[0]?.body)).toContain('get_weather');
+        expect(response.toolCalls, providerObligations.tools).toEqual(toolCalls);
+        expect(JSON.stringify(upstream.requests[0]?.body), providerObligations.tools).toContain(
+          'get_weather',
+        );
       });
 
       it.skipIf(skip.streaming)('assembles streamed tool-call deltas by index', async () => {
         upstream.enqueue({ kind: 'reply', toolCalls });
         const events = await collect(openStream(request({ tools: [weatherTool] })));
-        expect(streamEventProblems(events)).toEqual([]);
+        expect(streamEventProblems(events), providerObligations.toolDeltas).toEqual([]);
         const folded = fold(events);
-        expect(folded.finishReason).toBe('tool_calls');
-        if (usesUpstream) expect(folded.toolCalls).toEqual(toolCalls);
+        expect(folded.finishReason, providerObligations.toolDeltas).toBe('tool_calls');
+        if (usesUpstream) expect(folded.toolCalls, providerObligations.toolDeltas).toEqual(toolCalls);
       });
 
       it('sends a tool result back and gets the answer (round trip)', async () => {
@@ -383,15 +482,15 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
             ],
           }),
         );
-        expect(response.finishReason).toBe('stop');
+        expect(response.finishReason, providerObligations.tools).toBe('stop');
         if (!usesUpstream) return;
-        expect(response.text).toBe('echo: sunny, 21 C');
+        expect(response.text, providerObligations.tools).toBe('echo: sunny, 21 C');
         const sent = JSON.stringify(upstream.requests[0]?.body);
         expect(
           sent.split('call_conformance_1').length - 1,
-          'the call id in the assistant turn and the result',
+          `the call id in the assistant turn and the result — ${providerObligations.tools}`,
         ).toBe(2);
-        expect(sent).toContain('sunny, 21 C');
+        expect(sent, providerObligations.tools).toContain('sunny, 21 C');
       });
     });
 
@@ -399,9 +498,9 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
       it('rejects with AbortedError before any request when the signal is already aborted', async () => {
         const controller = new AbortController();
         controller.abort();
-        const error = await failure(complete(request(), controller.signal));
-        expect(error.code).toBe('aborted');
-        if (usesUpstream) expect(upstream.requests).toHaveLength(0);
+        const error = await failure(complete(request(), controller.signal), providerObligations.abortBefore);
+        expectCode(error, 'aborted', providerObligations.abortBefore);
+        if (usesUpstream) expect(upstream.requests, providerObligations.abortBefore).toHaveLength(0);
       });
 
       it.skipIf(skip.upstream)(
@@ -413,10 +512,15 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
           await until(() => upstream.requests.length === 1, 'the request to reach the upstream');
           controller.abort();
           const outcome = await settleWithin(call, abortWithinMs);
-          expect(outcome.state, `the call settles within ${abortWithinMs} ms of the abort`).toBe('rejected');
+          expect(
+            outcome.state,
+            `the call rejects within ${abortWithinMs} ms of the abort — ${providerObligations.abortWaiting}`,
+          ).toBe('rejected');
           const error = (outcome as { error: unknown }).error;
-          expect(BulwarkError.isInstance(error) && error.code).toBe('aborted');
-          await upstream.waitForConnections(0, abortWithinMs);
+          expect(BulwarkError.isInstance(error) && error.code, providerObligations.abortWaiting).toBe(
+            'aborted',
+          );
+          await socketsClosed(providerObligations.abortWaiting);
         },
       );
 
@@ -431,9 +535,10 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
             }),
             controller.signal,
           )[Symbol.asyncIterator]();
-          let next = await iterator.next();
-          while (!next.done && next.value.type !== 'text-delta') next = await iterator.next();
-          expect(next.done, 'a text delta before the stall').toBe(false);
+          const nextEvent = () => within(iterator.next(), abortWithinMs, providerObligations.streamShape);
+          let next = await nextEvent();
+          while (!next.done && next.value.type !== 'text-delta') next = await nextEvent();
+          expect(next.done, `a text delta before the stall — ${providerObligations.streamShape}`).toBe(false);
           controller.abort();
           // Events already buffered may still arrive; then the stream must fail with AbortedError, never end
           // as if complete, and all of it within the bound.
@@ -442,14 +547,25 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
           do {
             settled = await settleWithin(iterator.next(), Math.max(1, deadline - Date.now()));
             if (settled.state === 'fulfilled') {
-              expect(settled.value.done, 'the aborted stream ended quietly instead of throwing').toBe(false);
-              expect(settled.value.value?.type, 'an aborted stream must not finish').not.toBe('finish');
+              expect(
+                settled.value.done,
+                `the aborted stream ended quietly instead of throwing — ${providerObligations.abortStream}`,
+              ).toBe(false);
+              expect(
+                settled.value.value?.type,
+                `an aborted stream must not finish — ${providerObligations.abortStream}`,
+              ).not.toBe('finish');
             }
           } while (settled.state === 'fulfilled');
-          expect(settled.state, `the stream fails within ${abortWithinMs} ms of the abort`).toBe('rejected');
+          expect(
+            settled.state,
+            `the stream fails within ${abortWithinMs} ms of the abort — ${providerObligations.abortStream}`,
+          ).toBe('rejected');
           const error = (settled as { error: unknown }).error;
-          expect(BulwarkError.isInstance(error) && error.code).toBe('aborted');
-          await upstream.waitForConnections(0, abortWithinMs);
+          expect(BulwarkError.isInstance(error) && error.code, providerObligations.abortStream).toBe(
+            'aborted',
+          );
+          await socketsClosed(providerObligations.abortStream);
         },
       );
 
@@ -457,12 +573,16 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
         'closes the socket when the consumer stops iterating early',
         async () => {
           upstream.enqueue({ kind: 'stall', afterChunks: 4 });
-          for await (const event of openStream(
-            request({ messages: [{ role: 'user', content: 'a b c d e f' }] }),
-          )) {
-            if (event.type === 'text-delta') break;
-          }
-          await upstream.waitForConnections(0, abortWithinMs);
+          const readUntilFirstDelta = async () => {
+            for await (const event of openStream(
+              request({ messages: [{ role: 'user', content: 'a b c d e f' }] }),
+            )) {
+              if (event.type === 'text-delta') break;
+            }
+          };
+          // `break` calls the generator's return(): a provider that awaits the stalled body there never returns.
+          await within(readUntilFirstDelta(), abortWithinMs, providerObligations.earlyBreak);
+          await socketsClosed(providerObligations.earlyBreak);
         },
       );
     });
@@ -541,10 +661,17 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
       for (const testCase of cases) {
         it(testCase.title, async () => {
           upstream.enqueue(testCase.behavior);
-          const error = await failure(complete(request()));
-          expect(error.code).toBe(testCase.code);
-          if (testCase.status !== undefined) expect(error.status).toBe(testCase.status);
-          if (testCase.retryAfterMs !== undefined) expect(error.retryAfterMs).toBe(testCase.retryAfterMs);
+          const obligation =
+            testCase.behavior.kind === 'reset'
+              ? providerObligations.connectionError
+              : providerObligations.httpError;
+          const error = await failure(complete(request()), obligation);
+          expectCode(error, testCase.code, obligation);
+          if (testCase.status !== undefined) expect(error.status, obligation).toBe(testCase.status);
+          if (testCase.retryAfterMs !== undefined)
+            expect(error.retryAfterMs, `retry-after as retryAfterMs — ${obligation}`).toBe(
+              testCase.retryAfterMs,
+            );
           expectOneUpstreamRequest();
           expectNoKeyIn(error);
         });
@@ -552,9 +679,9 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
 
       it('malformed JSON → InvalidResponseError with the raw body', async () => {
         upstream.enqueue({ kind: 'malformed' });
-        const error = await failure(complete(request()));
-        expect(error.code).toBe('invalid_response');
-        expect(error.rawBody).toContain('broken');
+        const error = await failure(complete(request()), providerObligations.invalidResponse);
+        expectCode(error, 'invalid_response', providerObligations.invalidResponse);
+        expect(error.rawBody, providerObligations.invalidResponse).toContain('broken');
         expectOneUpstreamRequest();
       });
     });
@@ -564,7 +691,11 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
         upstream.setRateLimit({ rpm: 120, tpm: 90_000 });
         const response = await complete(request());
         const rateLimit = response.rateLimit;
-        expect(rateLimit).toMatchObject({ limitRequests: 120, remainingRequests: 119, limitTokens: 90_000 });
+        expect(rateLimit, providerObligations.rateLimit).toMatchObject({
+          limitRequests: 120,
+          remainingRequests: 119,
+          limitTokens: 90_000,
+        });
         expect(rateLimit?.remainingTokens).toBeGreaterThan(0);
         expect(rateLimit?.remainingTokens).toBeLessThan(90_000);
         expect(rateLimit?.resetRequestsMs).toBeGreaterThanOrEqual(0);
@@ -577,15 +708,21 @@ export function describeProviderConformance(options: ProviderConformanceOptions)
         upstream.setRateLimit({ rpm: 50 });
         const events = await collect(openStream(request()));
         const start = events[0] as Extract<StreamEvent, { type: 'start' }>;
-        expect(start.rateLimit).toMatchObject({ limitRequests: 50, remainingRequests: 49 });
+        expect(
+          start.rateLimit,
+          `rate limit on the start event — ${providerObligations.rateLimit}`,
+        ).toMatchObject({
+          limitRequests: 50,
+          remainingRequests: 49,
+        });
       });
 
       it.skipIf(skip.httpFaults)('maps the 429 of an exhausted bucket with its retry-after', async () => {
         upstream.setRateLimit({ rpm: 1 });
         await complete(request());
-        const error = await failure(complete(request()));
-        expect(error.code).toBe('rate_limited');
-        expect(error.retryAfterMs).toBeGreaterThan(55_000);
+        const error = await failure(complete(request()), providerObligations.httpError);
+        expectCode(error, 'rate_limited', providerObligations.httpError);
+        expect(error.retryAfterMs, providerObligations.httpError).toBeGreaterThan(55_000);
         expect(error.retryAfterMs).toBeLessThanOrEqual(60_000);
         expect(upstream.stats).toEqual({ requests: 2, rateLimited: 1 });
       });
