@@ -20,6 +20,7 @@ import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 import { createDashboardState, type DashboardState } from './dashboard/dashboard-state.js';
 import { createApiKeyChecker } from './http/api-keys.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { createKeyLimiter, withKeyLimiter } from './keys/key-limiter.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
@@ -89,11 +90,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     throw error;
   }
   let bulwark: Bulwark;
+  let keyLimiter: Awaited<ReturnType<typeof createKeyLimiter>>;
   try {
+    keyLimiter = await createKeyLimiter(config, plan);
     bulwark = createBulwark({
       providers: Object.fromEntries(plan.providers),
       models: plan.models,
-      middleware: plan.middleware,
+      middleware: withKeyLimiter(plan.middleware, keyLimiter),
       ...(plan.routing ? { routing: plan.routing } : {}),
       clock,
       logger,
@@ -103,6 +106,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
   } catch (error) {
     metrics?.close();
+    await keyLimiter?.close();
     await plan.close();
     throw error;
   }
@@ -245,6 +249,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (active.size > 0) await cutActive(limit);
         server.closeAllConnections();
         await stopped;
+        await keyLimiter?.close();
         await plan.close();
         metrics?.close();
         requestLog?.close();

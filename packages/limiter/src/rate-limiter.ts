@@ -41,9 +41,10 @@ declare module '@bulwark/core' {
 export interface RateLimiterOptions {
   /**
    * Limits by configured provider name (as in the gateway's `providers.<name>.limits`), or a function
-   * of the target. Targets without limits pass through untouched. A function is asked once per scope key.
+   * of the target (and the call, for limits per caller with a `scope` function such as a gateway's per-key
+   * limits). Targets without limits pass through untouched. A function is asked once per scope key.
    */
-  limits: Record<string, Limits> | ((target: Target) => Limits | undefined);
+  limits: Record<string, Limits> | ((target: Target, context: CallContext) => Limits | undefined);
   /** Which calls share one limit. Default `provider+model`. */
   scope?: LimiterScope;
   /** Where the admission math lives. Default: an in-process `createMemoryLimiterStore()`. */

@@ -77,14 +77,14 @@ export interface TargetStates {
 const noLimits = Symbol('no limits');
 
 export function createTargetStates(
-  limits: Record<string, Limits> | ((target: Target) => Limits | undefined),
+  limits: Record<string, Limits> | ((target: Target, context: CallContext) => Limits | undefined),
   scope: LimiterScope,
 ): TargetStates {
   const byKey = new Map<string, TargetState | typeof noLimits>();
   const byProvider = new Map<string, Map<string, TargetState | typeof noLimits>>();
 
-  const createState = (key: string, target: Target): TargetState | typeof noLimits => {
-    const found = typeof limits === 'function' ? limits(target) : limits[target.provider];
+  const createState = (key: string, target: Target, context: CallContext): TargetState | typeof noLimits => {
+    const found = typeof limits === 'function' ? limits(target, context) : limits[target.provider];
     if (!found) return noLimits;
     const { dimensions, requestIndex, tokenIndex, concurrency } = limitsToDimensions(
       found,
@@ -133,7 +133,7 @@ export function createTargetStates(
         const key = scope(target, context);
         found = byKey.get(key);
         if (found === undefined) {
-          found = createState(key, target);
+          found = createState(key, target, context);
           byKey.set(key, found);
         }
       } else {
@@ -146,7 +146,7 @@ export function createTargetStates(
         found = models.get(modelKey);
         if (found === undefined) {
           const key = scope === 'provider' ? target.provider : `${target.provider}/${target.model}`;
-          found = byKey.get(key) ?? createState(key, target);
+          found = byKey.get(key) ?? createState(key, target, context);
           models.set(modelKey, found);
           byKey.set(key, found);
         }

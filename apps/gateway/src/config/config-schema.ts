@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 const byteSizePattern = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i;
@@ -84,15 +85,68 @@ const priorityRangeSchema = z
 /** What a key may reach: `api` (the /v1 routes), `metrics` (GET /metrics). */
 export const keyRoles = ['api', 'metrics'] as const;
 
-const authKeyObject = z.strictObject({
-  key: z.string().min(8, 'a key of at least 8 characters'),
-  /** Tenant name for this key: logs, metrics, cache namespace, budgets. Default `key-<index>`. Unique. */
-  name: z.string().min(1).optional(),
-  /** What the key may reach. Default `[api]`; a Prometheus key is `[metrics]`. */
-  roles: z.array(z.enum(keyRoles)).min(1).default(['api']),
-  /** The `x-bulwark-priority` range of the key. */
-  priority: priorityRangeSchema.optional(),
+/** Per-key limits, enforced by the limiter (with the `limiter:` section's store, so shared on Redis). */
+const keyLimitsSchema = z.strictObject({
+  /** Requests per minute of this key (each attempt counts). */
+  rpm: z.number().positive().optional(),
+  /** Tokens per minute of this key (input estimate plus reserved output, as the limiter counts). */
+  tpm: z.number().positive().optional(),
+  /** Calls of this key in flight at once. */
+  concurrency: z.number().int().positive().optional(),
 });
+
+const authKeyObject = z
+  .strictObject({
+    /** The key itself. Give `key` or `keyHash`. */
+    key: z.string().min(8, 'a key of at least 8 characters').optional(),
+    /** The SHA-256 of the key as 64 hex digits, so the config file need not hold the secret. */
+    keyHash: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'the SHA-256 of the key as 64 hex digits')
+      .transform((hash) => hash.toLowerCase())
+      .optional(),
+    /** Tenant of this key: logs, metrics, cache namespace, budgets. Default `key-<index>`. Unique. */
+    tenant: z.string().min(1).optional(),
+    /** Older spelling of `tenant`. */
+    name: z.string().min(1).optional(),
+    /** What the key may reach. Default `[api]`; a Prometheus key is `[metrics]`. */
+    roles: z.array(z.enum(keyRoles)).min(1).default(['api']),
+    /** The `x-bulwark-priority` range of the key. */
+    priority: priorityRangeSchema.optional(),
+    /** Aliases and `provider/model` patterns (`*` matches any run of characters) the key may call. Default all. */
+    models: z.array(z.string().min(1)).min(1).optional(),
+    /** The key's own rate limits. */
+    limits: keyLimitsSchema.optional(),
+    /** When the key stops working: an ISO 8601 date-time (`2027-01-31T00:00:00Z`). */
+    expiresAt: z
+      .string()
+      .refine((text) => !Number.isNaN(Date.parse(text)), 'an ISO 8601 date-time such as 2027-01-31T00:00:00Z')
+      .optional(),
+  })
+  .superRefine((entry, context) => {
+    if ((entry.key === undefined) === (entry.keyHash === undefined))
+      context.addIssue({ code: 'custom', path: ['key'], message: 'either key or keyHash (not both)' });
+    if (entry.tenant !== undefined && entry.name !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: 'tenant or name (the older spelling), not both',
+      });
+  })
+  .transform(({ tenant, ...entry }) => ({ ...entry, name: tenant ?? entry.name }));
+
+/** The SHA-256 (hex) of an `auth.keys` entry's key. */
+export function keyDigestOf(
+  entry: string | { key?: string | undefined; keyHash?: string | undefined },
+): string {
+  if (typeof entry === 'string') return createHash('sha256').update(entry).digest('hex');
+  return (
+    entry.keyHash ??
+    createHash('sha256')
+      .update(entry.key ?? '')
+      .digest('hex')
+  );
+}
 
 const authKey = z.union([z.string().min(8, 'a key of at least 8 characters'), authKeyObject]);
 
@@ -129,13 +183,16 @@ const authSchema = z
             : `a tenant name no other key has: auth.keys[${earlier}] has the same name${how}`,
         });
       }
-      const key = typeof entry === 'string' ? entry : entry.key;
+      const key = keyDigestOf(entry);
       const sameKey = keys.get(key);
       if (sameKey === undefined) keys.set(key, index);
       else
         context.addIssue({
           code: 'custom',
-          path: typeof entry === 'string' ? ['keys', index] : ['keys', index, 'key'],
+          path:
+            typeof entry === 'string'
+              ? ['keys', index]
+              : ['keys', index, entry.keyHash !== undefined ? 'keyHash' : 'key'],
           message: `a key no other entry has: auth.keys[${sameKey}] has the same key`,
         });
     }

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidRequestError } from '@bulwark/core';
-import { priorityBounds } from '../config/config-schema.js';
+import { keyDigestOf, priorityBounds } from '../config/config-schema.js';
+import { createModelAllowlist, type ModelAllowlist } from '../keys/model-allowlist.js';
 
 /** What a key may reach: `api` (the /v1 routes), `metrics` (GET /metrics). */
 export type KeyRole = 'api' | 'metrics';
@@ -19,16 +20,32 @@ export interface KeyIdentity {
   tenant: string;
   roles: ReadonlySet<KeyRole>;
   priority: PriorityRange;
+  /** The models the key may call (its `models`); absent: all. */
+  models?: ModelAllowlist | undefined;
+}
+
+/** A key's own rate limits (`auth.keys[i].limits`). */
+export interface KeyLimits {
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+  concurrency?: number | undefined;
 }
 
 /** A configured key as the config holds it: a bare string, or an entry with a name, roles and a priority range. */
 export type ApiKeyConfig =
   | string
   | {
-      key: string;
+      /** The key, or give `keyHash`. */
+      key?: string | undefined;
+      /** SHA-256 of the key, hex. */
+      keyHash?: string | undefined;
       name?: string | undefined;
       roles?: readonly KeyRole[] | undefined;
       priority?: PriorityRange | undefined;
+      models?: readonly string[] | undefined;
+      limits?: KeyLimits | undefined;
+      /** ISO 8601 date-time after which the key is refused like a wrong one. */
+      expiresAt?: string | undefined;
     };
 
 export interface ApiKeyChecker {
@@ -42,6 +59,8 @@ export interface ApiKeyChecker {
 interface KeyEntry {
   digest: Buffer;
   identity: KeyIdentity;
+  /** Epoch ms after which the key no longer works. */
+  expiresAt: number;
 }
 
 /** A keyed caller may lower its priority, not raise it above 0, unless its key says otherwise. */
@@ -67,31 +86,39 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
  * `timingSafeEqual` against every configured key, with no early exit, so neither the length nor
  * the position of a match leaks through timing.
  */
-export function createApiKeyChecker(keys: readonly ApiKeyConfig[]): ApiKeyChecker {
+export function createApiKeyChecker(
+  keys: readonly ApiKeyConfig[],
+  options: { now?: () => number } = {},
+): ApiKeyChecker {
+  const now = options.now ?? Date.now;
   const entries: KeyEntry[] = keys.map((entry, index) =>
     typeof entry === 'string'
       ? {
           digest: digestOf(entry),
           identity: { tenant: `key-${index}`, roles: new Set<KeyRole>(['api']), priority: keyedDefault },
+          expiresAt: Number.POSITIVE_INFINITY,
         }
       : {
-          digest: digestOf(entry.key),
+          digest: Buffer.from(keyDigestOf(entry), 'hex'),
           identity: {
             tenant: entry.name ?? `key-${index}`,
             roles: new Set<KeyRole>(entry.roles ?? ['api']),
             priority: entry.priority ?? keyedDefault,
+            models: entry.models ? createModelAllowlist(entry.models) : undefined,
           },
+          expiresAt: entry.expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(entry.expiresAt),
         },
   );
   const identify = (headers: IncomingHttpHeaders): KeyIdentity | undefined => {
     const key = presentedKey(headers);
     if (key === undefined) return undefined;
     const digest = digestOf(key);
-    let found: KeyIdentity | undefined;
+    let found: KeyEntry | undefined;
     for (const entry of entries) {
-      if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry.identity;
+      if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry;
     }
-    return found;
+    // An expired key is refused like a wrong one.
+    return found && now() < found.expiresAt ? found.identity : undefined;
   };
   return {
     identify,

@@ -28,7 +28,7 @@ import { serveCountTokens } from '../routes/count-tokens.js';
 import { serveEmbeddings } from '../routes/embeddings.js';
 import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import { serveResponses } from '../routes/responses.js';
-import { type ApiKeyChecker, type PriorityRange, priorityFor } from './api-keys.js';
+import { type ApiKeyChecker, type KeyIdentity, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
 import { forwardableHeaders, passesThrough, wireFormatOf } from './forward-headers.js';
@@ -244,8 +244,10 @@ export function createRequestHandler(
     try {
       let tenant: string | undefined;
       let priorityRange: PriorityRange | undefined;
+      let allowed: KeyIdentity['models'];
       if (auth) {
         const identity = auth.identify(request.headers);
+        allowed = identity?.models;
         tenant = identity?.roles.has('api') ? identity.tenant : undefined;
         priorityRange = identity?.priority;
         if (identity && tenant === undefined) {
@@ -284,6 +286,11 @@ export function createRequestHandler(
       checkJsonDepth(json);
       parsed = format.parse(json);
       model = parsed.request.model;
+      if (allowed && !allowed(model, bulwark))
+        throw new PermissionDeniedError({
+          local: true,
+          message: `This key may not use model ${quoted(model)}`,
+        });
       checkStrictTranslation(bulwark, format, parsed, options.translation?.(model) ?? 'lenient');
       const callOptions = callOptionsFrom(request, tenant, controller.signal, priorityRange);
       if (logged) {
@@ -409,13 +416,16 @@ export function createRequestHandler(
   }
 
   async function handleModels(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (auth && auth.check(request.headers) === undefined) {
+    const identity = auth?.identify(request.headers);
+    if (auth && !identity?.roles.has('api')) {
       const format = request.headers['anthropic-version'] ? anthropicFormat : openAIFormat;
       fail(format, response, new AuthenticationError({ local: true, message: 'Invalid or missing API key' }));
       return;
     }
     const created = Math.floor(Date.now() / 1000);
-    const aliases = bulwark.aliases;
+    // A key with `models` sees only the aliases it may call.
+    const allowed = identity?.models;
+    const aliases = allowed ? bulwark.aliases.filter((alias) => allowed(alias, bulwark)) : bulwark.aliases;
     if (request.headers['anthropic-version']) {
       const data = aliases.map((id) => ({
         type: 'model',

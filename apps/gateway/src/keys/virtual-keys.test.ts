@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
+import { createFakeUpstream, type FakeUpstream } from '@bulwark/testkit';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../config/load-config.js';
+import { createGateway, type Gateway } from '../gateway.js';
+
+const smartKey = 'sk-team-a-smart-only-0001';
+const hashedKey = 'sk-team-b-hashed-0002';
+const limitedKey = 'sk-team-c-limited-0003';
+const expiredKey = 'sk-team-d-expired-0004';
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+let upstream: FakeUpstream;
+let gateway: Gateway;
+let url: string;
+
+beforeAll(async () => {
+  upstream = await createFakeUpstream();
+  gateway = await createGateway({
+    config: {
+      server: { port: 0 },
+      auth: {
+        keys: [
+          { key: smartKey, tenant: 'team-a', models: ['smart'] },
+          { keyHash: sha256(hashedKey), tenant: 'team-b', models: ['gpt/*', 'fast'] },
+          // rpm 6: one call back to back, then one every 10 s.
+          { key: limitedKey, name: 'team-c', limits: { rpm: 6 } },
+          { key: expiredKey, tenant: 'team-d', expiresAt: '2020-01-01T00:00:00Z' },
+        ],
+      },
+      providers: {
+        gpt: { plugin: 'openai', baseURL: upstream.openaiBaseURL, apiKey: 'sk-upstream-000000' },
+      },
+      models: {
+        smart: [{ provider: 'gpt', model: 'gpt-4o' }],
+        fast: [{ provider: 'gpt', model: 'gpt-4o-mini' }],
+        cheap: [{ provider: 'gpt', model: 'gpt-4o-mini' }],
+      },
+      cache: false,
+      log: { level: 'error', requests: false },
+    },
+  });
+  url = await gateway.listen();
+});
+
+afterAll(async () => {
+  await gateway?.close({ drainTimeoutMs: 0 });
+  await upstream?.close();
+});
+
+const openaiWith = (apiKey: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
+const ask = (apiKey: string, model: string) =>
+  openaiWith(apiKey).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+describe('virtual keys', () => {
+  it('a key reaches only its models: another is a 403 naming the model, in either format', async () => {
+    await expect(ask(smartKey, 'smart')).resolves.toMatchObject({
+      choices: [{ message: { content: 'echo: hi' } }],
+    });
+    const refused = await ask(smartKey, 'cheap').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain('"cheap"');
+    const passThrough = await ask(smartKey, 'gpt/gpt-4o').catch((error: unknown) => error);
+    expect(passThrough).toBeInstanceOf(OpenAI.PermissionDeniedError);
+
+    const anthropic = new Anthropic({ baseURL: url, apiKey: smartKey, maxRetries: 0 });
+    const refusedThere = await anthropic.messages
+      .create({ model: 'cheap', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((error: unknown) => error);
+    expect(refusedThere).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((refusedThere as { error: { error: { message: string } } }).error.error.message).toBe(
+      'This key may not use model "cheap"',
+    );
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('a key given by its SHA-256 works, and provider/model patterns match pass-through models', async () => {
+    await expect(ask(hashedKey, 'gpt/gpt-4o')).resolves.toBeDefined();
+    await expect(ask(hashedKey, 'gpt-4o')).resolves.toBeDefined();
+    await expect(ask(hashedKey, 'fast')).resolves.toBeDefined();
+    await expect(ask(hashedKey, 'smart')).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+  });
+
+  it('/v1/models lists only what the key may use', async () => {
+    const ids = async (apiKey: string) =>
+      (await openaiWith(apiKey).models.list()).data.map((model) => model.id);
+    expect(await ids(smartKey)).toEqual(['smart']);
+    expect(await ids(hashedKey)).toEqual(['fast']);
+    expect(await ids(limitedKey)).toEqual(['smart', 'fast', 'cheap']);
+  });
+
+  it('an expired key is refused like a wrong one', async () => {
+    await expect(ask(expiredKey, 'smart')).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("a key over its own rpm gets a 429 with the limiter's retry-after; other keys are not slowed", async () => {
+    await expect(ask(limitedKey, 'smart')).resolves.toBeDefined();
+    const over = await openaiWith(limitedKey)
+      .chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse()
+      .catch((error: unknown) => error);
+    expect(over).toBeInstanceOf(OpenAI.RateLimitError);
+    const headers = (over as InstanceType<typeof OpenAI.APIError>).headers!;
+    // One request every 10 s: the next slot is about 10 s away (less the few ms this test took).
+    const retryAfterMs = Number(headers.get('retry-after-ms'));
+    expect(retryAfterMs).toBeGreaterThan(8_000);
+    expect(retryAfterMs).toBeLessThanOrEqual(10_000);
+    expect(headers.get('retry-after')).toBe('10');
+    await expect(ask(smartKey, 'smart')).resolves.toBeDefined();
+  });
+});
+
+describe('virtual key config', () => {
+  const base = { providers: { gpt: { plugin: 'openai', apiKey: 'sk-upstream-000000' } } };
+  it('needs exactly one of key and keyHash, a 64-digit hash, and a date for expiresAt', () => {
+    expect(() => validateGatewayConfig({ ...base, auth: { keys: [{ tenant: 'a' }] } })).toThrow(
+      /key or keyHash/,
+    );
+    expect(() =>
+      validateGatewayConfig({ ...base, auth: { keys: [{ key: smartKey, keyHash: sha256(smartKey) }] } }),
+    ).toThrow(/key or keyHash/);
+    expect(() => validateGatewayConfig({ ...base, auth: { keys: [{ keyHash: 'abc' }] } })).toThrow(/64 hex/);
+    expect(() =>
+      validateGatewayConfig({ ...base, auth: { keys: [{ key: smartKey, expiresAt: 'soon' }] } }),
+    ).toThrow(/expiresAt/);
+  });
+  it('refuses a key listed once in clear and once by its hash', () => {
+    expect(() =>
+      validateGatewayConfig({
+        ...base,
+        auth: {
+          keys: [
+            { key: smartKey, tenant: 'a' },
+            { keyHash: sha256(smartKey), tenant: 'b' },
+          ],
+        },
+      }),
+    ).toThrow(/same key/);
+  });
+});
