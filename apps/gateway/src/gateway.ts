@@ -20,6 +20,7 @@ import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 import { createDashboardState, type DashboardState } from './dashboard/dashboard-state.js';
 import { createApiKeyChecker } from './http/api-keys.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { withKeyBudgets } from './keys/key-budgets.js';
 import { createKeyLimiter, withKeyLimiter } from './keys/key-limiter.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
@@ -79,7 +80,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
   let plan: GatewayPlan;
   try {
-    plan = await buildPlan(config, {
+    plan = await buildPlan(withKeyBudgets(config), {
       logger,
       events,
       clock,

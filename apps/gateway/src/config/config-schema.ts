@@ -117,6 +117,17 @@ const authKeyObject = z
     models: z.array(z.string().min(1)).min(1).optional(),
     /** The key's own rate limits. */
     limits: keyLimitsSchema.optional(),
+    /** The key's spend limit, kept by the budget middleware on its spend store (`budget.store`). */
+    budget: z
+      .strictObject({
+        /** USD the key may spend per window. */
+        limitUsd: z.number().positive(),
+        /** `day` (default) or `month`, UTC. */
+        window: z.enum(['day', 'month']).default('day'),
+        /** `hard` (default): refuse calls that would go over (402). `soft`: serve them, log and emit `budget:exceeded`. */
+        mode: z.enum(['hard', 'soft']).default('hard'),
+      })
+      .optional(),
     /** When the key stops working: an ISO 8601 date-time (`2027-01-31T00:00:00Z`). */
     expiresAt: z
       .string()

@@ -140,3 +140,60 @@ describe('virtual key config', () => {
     ).toThrow(/same key/);
   });
 });
+
+describe('a key budget', () => {
+  it("refuses the key's calls once its day is spent (402), other keys go on", async () => {
+    // gpt-4o at $2.50 in / $10 out per million: each answer (1,000 in, 1,000 out) costs $0.0125 and
+    // reserves about $0.01 first. A $0.02 day serves one call and refuses the second.
+    const priced = await createFakeUpstream({
+      defaultBehavior: { kind: 'reply', usage: { inputTokens: 1000, outputTokens: 1000 } },
+    });
+    const budgeted = await createGateway({
+      config: {
+        server: { port: 0 },
+        auth: {
+          keys: [
+            { key: smartKey, tenant: 'team-a', budget: { limitUsd: 0.02, window: 'day' } },
+            { key: hashedKey, tenant: 'team-b' },
+          ],
+        },
+        providers: { gpt: { plugin: 'openai', baseURL: priced.openaiBaseURL, apiKey: 'sk-upstream-000000' } },
+        models: { smart: [{ provider: 'gpt', model: 'gpt-4o' }] },
+        cache: false,
+        log: { level: 'error', requests: false },
+      },
+    });
+    try {
+      const base = await budgeted.listen();
+      const call = (apiKey: string) =>
+        new OpenAI({ baseURL: `${base}/v1`, apiKey, maxRetries: 0 }).chat.completions.create({
+          model: 'smart',
+          max_tokens: 1000,
+          messages: [{ role: 'user', content: 'hi' }],
+        });
+      await expect(call(smartKey)).resolves.toBeDefined();
+      const refused = await call(smartKey).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(OpenAI.APIError);
+      expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+      expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain('key-team-a-day');
+      await expect(call(hashedKey)).resolves.toBeDefined();
+      await expect(call(hashedKey)).resolves.toBeDefined();
+      expect(priced.requests).toHaveLength(3);
+    } finally {
+      await budgeted.close({ drainTimeoutMs: 0 });
+      await priced.close();
+    }
+  });
+
+  it('is refused with budget: false', async () => {
+    await expect(
+      createGateway({
+        config: {
+          auth: { keys: [{ key: smartKey, budget: { limitUsd: 1 } }] },
+          providers: { gpt: { plugin: 'openai', apiKey: 'sk-upstream-000000' } },
+          budget: false,
+        },
+      }),
+    ).rejects.toThrow(/auth\.keys\[0\]\.budget needs the budget middleware/);
+  });
+});
