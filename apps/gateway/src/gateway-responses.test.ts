@@ -238,3 +238,103 @@ describe('a Responses-only model behind any client format', () => {
     }
   });
 });
+
+describe('/v1/responses to upstreams that serve the Responses API (same format)', () => {
+  let first: FakeUpstream;
+  let second: FakeUpstream;
+  let samePort: Gateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    first = await createFakeUpstream({ apiKey: upstreamKey });
+    second = await createFakeUpstream({ apiKey: upstreamKey });
+    samePort = await createGateway({
+      config: {
+        server: { port: 0 },
+        providers: {
+          one: { plugin: 'openai', baseURL: first.openaiBaseURL, apiKey: upstreamKey, responses: true },
+          two: { plugin: 'openai', baseURL: second.openaiBaseURL, apiKey: upstreamKey, responses: true },
+        },
+        models: {
+          stateful: [
+            { provider: 'one', model: 'gpt-5' },
+            { provider: 'two', model: 'gpt-5-mini' },
+          ],
+        },
+        retry: false,
+        breaker: false,
+        log: { level: 'error' },
+      },
+      logger: logs.logger,
+    });
+    client = new OpenAI({ baseURL: `${await samePort.listen()}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+
+  afterEach(() => {
+    first.reset();
+    second.reset();
+  });
+
+  afterAll(async () => {
+    await samePort.close({ drainTimeoutMs: 0 });
+    await first.close();
+    await second.close();
+  });
+
+  it('forwards the body as sent (only model replaced) and answers as the upstream did', async () => {
+    const body = {
+      model: 'stateful',
+      input: 'as sent',
+      store: true,
+      include: ['reasoning.encrypted_content'],
+    };
+    const { data, response } = await client.responses.create(body as never).withResponse();
+    expect((data as OpenAI.Responses.Response).output_text).toBe('echo: as sent');
+    expect((data as OpenAI.Responses.Response).id).toMatch(/^resp_/);
+    expect(response.headers.get('x-bulwark-dropped')).toBeNull();
+    expect(response.headers.get('x-request-id')).toBe(first.requests[0]!.id);
+    expect(first.requests[0]!.body).toEqual({ ...body, model: 'gpt-5' });
+    const streamed = await client.responses
+      .stream({ model: 'stateful', input: 'streamed as sent' })
+      .finalResponse();
+    expect(streamed.output_text).toBe('echo: streamed as sent');
+    expect(first.requests[1]!.path).toBe('/v1/responses');
+  });
+
+  it('sends a request naming a previous response to the target that produced it, and only there', async () => {
+    first.enqueue({ kind: 'status', status: 503 });
+    const produced = await client.responses.create({ model: 'stateful', input: 'remember me' });
+    expect(second.requests).toHaveLength(1);
+    first.reset();
+    second.reset();
+    const followUp = await client.responses
+      .create({ model: 'stateful', input: 'and then?', previous_response_id: produced.id })
+      .withResponse();
+    expect(followUp.response.headers.get('x-bulwark-target')).toBe('two/gpt-5-mini');
+    expect(first.requests).toHaveLength(0);
+    expect((second.requests[0]!.body as { previous_response_id: string }).previous_response_id).toBe(
+      produced.id,
+    );
+    // Pinned: a failure of the holder is not fallen back to the other provider.
+    second.enqueue({ kind: 'status', status: 503 });
+    await expect(
+      client.responses.create({ model: 'stateful', input: 'again', previous_response_id: produced.id }),
+    ).rejects.toMatchObject({ status: 503 });
+    expect(first.requests).toHaveLength(0);
+  });
+
+  it('ends a passthrough stream cut after output with an error event, never response.completed', async () => {
+    first.enqueue({ kind: 'cut', afterChunks: 6 });
+    const stream = await client.responses.create({
+      model: 'stateful',
+      input: 'cut this long answer',
+      stream: true,
+    });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types).toContain('response.output_text.delta');
+    expect(types.at(-1)).toBe('error');
+    expect(types).not.toContain('response.completed');
+    expect(second.requests).toHaveLength(0);
+  });
+});

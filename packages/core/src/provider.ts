@@ -182,6 +182,8 @@ export interface ProviderV1 {
    * carry `CallOptions.wire` in this format; see `ProviderPassthroughV1`.
    */
   readonly passthrough?: ProviderPassthroughV1;
+  /** Passthroughs of further wire formats (an OpenAI provider that also takes Responses API bodies as sent). */
+  readonly passthroughs?: readonly ProviderPassthroughV1[];
   /** Releases sockets and timers. */
   close?(): MaybePromise<void>;
 }

@@ -23,9 +23,22 @@ import { type OpenAIChunk, OpenAIChunkMapper, parseOpenAIChatResponse } from './
 import {
   parseResponsesAnswer,
   ResponsesEventMapper,
+  ResponsesFrameTap,
   type ResponsesStreamEvent,
+  tapResponsesJson,
   toResponsesBody,
 } from './responses-api.js';
+
+/** True for OpenAI's own API (no `baseURL`, or one on api.openai.com). */
+function isOpenAIEndpoint(baseURL: string | undefined): boolean {
+  if (baseURL === undefined) return true;
+  try {
+    return new URL(baseURL).hostname === 'api.openai.com';
+  } catch {
+    return false;
+  }
+}
+
 import { callerAskedForUsage, OpenAIFrameTap, tapOpenAIJson, withStreamUsage } from './wire-passthrough.js';
 
 /** Options of {@link createOpenAIProvider}. */
@@ -60,6 +73,12 @@ export interface OpenAIProviderOptions extends SdkProviderOptions<OpenAI> {
   api?: 'chat' | 'responses';
   /** Models that always go to the Responses API whatever `api` says (a Responses-only model beside chat ones). */
   responsesModels?: readonly string[];
+  /**
+   * The upstream serves the Responses API, so a gateway forwards `/v1/responses` bodies to it as sent
+   * (same-format passthrough). Default true on OpenAI's own endpoint (no `baseURL`, or
+   * `https://api.openai.com/…`), false for any other `baseURL`.
+   */
+  responses?: boolean;
   /** Send `request.metadata` as `metadata` (OpenAI accepts it only with `store: true`). Default false. */
   forwardMetadata?: boolean;
 }
@@ -134,6 +153,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
     includeUsage: options.includeStreamUsage ?? true,
   };
   const responsesModels = new Set(options.responsesModels ?? []);
+  const servesResponses =
+    options.passthrough !== false && (options.responses ?? isOpenAIEndpoint(options.baseURL));
   const usesResponses = (model: string): boolean => options.api === 'responses' || responsesModels.has(model);
   // A Responses-only model is never sent a Chat Completions body as is: its calls are translated.
   const servingChatModels = (passthrough: ProviderPassthroughV1): ProviderPassthroughV1 =>
@@ -147,6 +168,20 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
     parseRateLimit: (headers) => parseOpenAIRateLimit(headers),
     requestIdHeader: 'x-request-id',
   });
+
+  const responsesPassthrough = servesResponses
+    ? createPassthrough({
+        format: 'openai-responses',
+        provider: name,
+        caller,
+        requestIdHeader: 'x-request-id',
+        send: (body, headers, stream, requestOptions) =>
+          client.post('/responses', { body, headers, stream, ...requestOptions }).asResponse(),
+        tapJson: tapResponsesJson,
+        tapStream: (sent) => new ResponsesFrameTap({ provider: name, model: String(sent.model ?? '') }),
+        endedEarly: 'the stream ended before response.completed',
+      })
+    : undefined;
 
   const provider: ProviderV1 = {
     specificationVersion: 'v1',
@@ -246,6 +281,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Provi
             }),
           ),
         }),
+    ...(responsesPassthrough ? { passthroughs: [responsesPassthrough] } : {}),
     close,
   };
   if (options.models) (provider as { models?: readonly string[] }).models = [...options.models];

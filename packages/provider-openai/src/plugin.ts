@@ -18,6 +18,8 @@ export const openAIConfigSchema = z.strictObject({
   api: z.enum(['chat', 'responses']).optional(),
   /** Models that always use the Responses API. */
   responsesModels: z.array(z.string().min(1)).optional(),
+  /** The upstream serves the Responses API (default: true on api.openai.com, false for another baseURL). */
+  responses: z.boolean().optional(),
 });
 
 export type OpenAIProviderConfig = z.infer<typeof openAIConfigSchema>;

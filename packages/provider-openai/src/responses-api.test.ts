@@ -91,3 +91,17 @@ describe("api: 'responses'", () => {
     ).rejects.toMatchObject({ code: 'stream_interrupted' });
   });
 });
+
+describe('responses passthrough', () => {
+  it("is offered on OpenAI's own endpoint by default, not for another baseURL unless responses: true", () => {
+    const formats = (options: Parameters<typeof createOpenAIProvider>[0]) =>
+      (createOpenAIProvider({ apiKey, ...options }).passthroughs ?? []).map(
+        (passthrough) => passthrough.format,
+      );
+    expect(formats({})).toEqual(['openai-responses']);
+    expect(formats({ baseURL: 'https://api.openai.com/v1' })).toEqual(['openai-responses']);
+    expect(formats({ baseURL: upstream.openaiBaseURL })).toEqual([]);
+    expect(formats({ baseURL: upstream.openaiBaseURL, responses: true })).toEqual(['openai-responses']);
+    expect(formats({ responses: true, passthrough: false })).toEqual([]);
+  });
+});

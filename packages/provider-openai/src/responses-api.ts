@@ -8,12 +8,15 @@ import type {
   ToolCall,
   Usage,
   UserContentPart,
+  WireFacts,
 } from '@bulwark/core';
 import {
   type AnswerMeta,
   chatResponse,
+  type FrameTap,
   invalidResponse,
   isRecord,
+  type SseFrame,
   startEvent,
 } from '@bulwark/provider-utils';
 import { errorFromOpenAIAnswer, statusForErrorType } from './error-mapping.js';
@@ -263,5 +266,97 @@ export class ResponsesEventMapper {
       default:
         break;
     }
+  }
+}
+
+/** The facts of a whole Responses API answer, for a same-format passthrough. */
+export function tapResponsesJson(text: string): WireFacts {
+  const facts: WireFacts = {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return facts;
+  }
+  if (!isRecord(body)) return facts;
+  if (typeof body.id === 'string') facts.id = body.id;
+  if (typeof body.model === 'string') facts.model = body.model;
+  let answer = '';
+  let calls = 0;
+  for (const item of Array.isArray(body.output) ? body.output : []) {
+    if (!isRecord(item)) continue;
+    if (item.type === 'function_call') calls += 1;
+    if (item.type === 'message' && Array.isArray(item.content))
+      for (const part of item.content)
+        if (isRecord(part) && typeof part.text === 'string') answer += part.text;
+  }
+  facts.text = answer;
+  const usage = mapResponsesUsage(body.usage as ResponsesUsage | undefined);
+  if (usage) facts.usage = usage;
+  const reason = isRecord(body.incomplete_details) ? body.incomplete_details.reason : undefined;
+  facts.finishReason = finishOf(body.status, reason, calls);
+  return facts;
+}
+
+/** Reads the facts of a Responses API stream's frames for a same-format passthrough. */
+export class ResponsesFrameTap implements FrameTap {
+  finished = false;
+  usage: Usage | undefined;
+  private calls = 0;
+
+  constructor(private readonly meta: { provider: string; model: string }) {}
+
+  read(frame: SseFrame): { facts?: WireFacts; show: string } {
+    const data = frame.data;
+    if (data === '' || data.charCodeAt(0) !== 123) return { show: frame.raw };
+    let event: ResponsesStreamEvent;
+    try {
+      event = JSON.parse(data) as ResponsesStreamEvent;
+    } catch {
+      return { show: frame.raw };
+    }
+    const facts: WireFacts = {};
+    const response = isRecord(event.response) ? event.response : undefined;
+    if (typeof response?.id === 'string') facts.id = response.id;
+    if (typeof response?.model === 'string') facts.model = response.model;
+    switch (event.type) {
+      case 'response.output_text.delta':
+        facts.content = true;
+        if (typeof event.delta === 'string') facts.text = event.delta;
+        break;
+      case 'response.output_item.added':
+        if (isRecord(event.item) && event.item.type === 'function_call') {
+          this.calls += 1;
+          facts.content = true;
+        }
+        break;
+      case 'response.function_call_arguments.delta':
+      case 'response.refusal.delta':
+      case 'response.reasoning_summary_text.delta':
+        facts.content = true;
+        break;
+      case 'response.completed':
+      case 'response.incomplete': {
+        const usage = mapResponsesUsage(response?.usage as ResponsesUsage | undefined);
+        if (usage) {
+          facts.usage = usage;
+          this.usage = usage;
+        }
+        const reason = isRecord(response?.incomplete_details)
+          ? response.incomplete_details.reason
+          : undefined;
+        facts.finishReason = finishOf(response?.status, reason, this.calls);
+        this.finished = true;
+        break;
+      }
+      case 'response.failed':
+      case 'error':
+        // The same error `stream` raises, so retry and fallback see it before output.
+        new ResponsesEventMapper({ provider: this.meta.provider, model: this.meta.model }).map(event, []);
+        break;
+      default:
+        break;
+    }
+    return { facts, show: frame.raw };
   }
 }

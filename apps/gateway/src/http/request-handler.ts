@@ -533,6 +533,7 @@ export function createRequestHandler(
             json,
             call,
             answer,
+            request,
           ),
         );
     } else if (method === 'GET' || method === 'HEAD') {

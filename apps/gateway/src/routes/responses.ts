@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type Bulwark,
   type BulwarkError,
@@ -9,9 +9,62 @@ import {
 } from '@bulwark/core';
 import type { TranslationMode } from '../formats/translation-policy.js';
 import { httpStatusFor } from '../http/error-status.js';
+import { forwardableHeaders } from '../http/forward-headers.js';
 import { safeHeaderValue } from '../http/header-value.js';
 import { sendJsonAnswer } from './json-route.js';
 import { createResponsesEncoder, parseResponsesRequest, responsesAnswer } from './responses-format.js';
+
+/** How long the gateway remembers which target produced a response id (for `previous_response_id`). */
+export const responsePinTtlMs = 6 * 60 * 60 * 1000;
+const maxPins = 100_000;
+
+interface Pin {
+  provider: string;
+  model: string;
+  expiresAt: number;
+}
+
+const pinsByGateway = new WeakMap<Bulwark, Map<string, Pin>>();
+
+/**
+ * The target that produced each response id a same-format (stateful) upstream returned, in memory for
+ * {@link responsePinTtlMs}, so a request naming it in `previous_response_id` goes to that target only.
+ */
+function pinsOf(bulwark: Bulwark): Map<string, Pin> {
+  let pins = pinsByGateway.get(bulwark);
+  if (!pins) {
+    pins = new Map();
+    pinsByGateway.set(bulwark, pins);
+  }
+  return pins;
+}
+
+function pin(bulwark: Bulwark, id: string, provider: string, model: string): void {
+  if (id === '') return;
+  const pins = pinsOf(bulwark);
+  if (pins.size >= maxPins) pins.delete(pins.keys().next().value!);
+  pins.set(id, { provider, model, expiresAt: Date.now() + responsePinTtlMs });
+}
+
+function pinned(bulwark: Bulwark, id: unknown): Pin | undefined {
+  if (typeof id !== 'string') return undefined;
+  const pins = pinsOf(bulwark);
+  const found = pins.get(id);
+  if (found && found.expiresAt <= Date.now()) {
+    pins.delete(id);
+    return undefined;
+  }
+  return found;
+}
+
+/** True when `provider` takes Responses API bodies as sent. */
+function takesResponses(bulwark: Bulwark, provider: string): boolean {
+  const instance = bulwark.providers.get(provider);
+  return (
+    instance?.passthrough?.format === 'openai-responses' ||
+    (instance?.passthroughs ?? []).some((passthrough) => passthrough.format === 'openai-responses')
+  );
+}
 
 /** Longest `x-bulwark-dropped` value; a longer list ends with `,...`. */
 const maxDroppedHeader = 2048;
@@ -49,7 +102,10 @@ export interface ResponsesRouteOptions {
 }
 
 /**
- * `POST /v1/responses`, translated: the Responses request becomes a normalized chat call through the same
+ * `POST /v1/responses`. To a target whose provider serves the Responses API (`responses: true`) the body
+ * goes as sent (only `model` replaced) and the answer — JSON or every SSE event — comes back as sent; the
+ * gateway remembers which target produced each response id and sends a request naming it in
+ * `previous_response_id` to that target only. To any other target, translated: the Responses request becomes a normalized chat call through the same
  * pipeline as chat (retry/fallback before output, breaker, limiter, timeouts, cache, budget, usage) to
  * any target, and the answer comes back as a Responses object or its SSE event sequence. Fields no
  * Chat-Completions or Messages target can carry are named in `x-bulwark-dropped`, or refused with a 400
@@ -60,12 +116,34 @@ export async function serveResponses(
   json: Record<string, unknown>,
   callOptions: CallOptions,
   response: ServerResponse,
+  request?: IncomingMessage,
 ): Promise<{ status: number; model: string }> {
   const { bulwark, defaultCacheStatus } = options;
   const parsed = parseResponsesRequest(json);
   const model = parsed.request.model;
+  // A request continuing a stored response goes to the target that holds it, and only there.
+  const holder = pinned(bulwark, json.previous_response_id);
+  if (holder) {
+    const named = `${holder.provider}/${holder.model}`;
+    try {
+      bulwark.resolve(named);
+      parsed.request.model = named;
+    } catch {
+      // passThrough is off: the alias's targets are used as configured.
+    }
+  }
+  const targets = bulwark.resolve(parsed.request.model).targets;
+  const sameFormat = targets.some((target) => takesResponses(bulwark, target.provider));
+  const translated = targets.some((target) => !takesResponses(bulwark, target.provider));
+  if (sameFormat) {
+    callOptions.wire = {
+      format: 'openai-responses',
+      body: json,
+      headers: request ? forwardableHeaders(request.headers) : {},
+    };
+  }
   const [firstDropped] = parsed.dropped;
-  if (firstDropped !== undefined && options.translation?.(model) === 'strict') {
+  if (firstDropped !== undefined && translated && options.translation?.(model) === 'strict') {
     throw new InvalidRequestError({
       field: firstDropped,
       local: true,
@@ -76,6 +154,22 @@ export async function serveResponses(
   const dropped = droppedHeader(parsed.dropped);
   if (!parsed.stream) {
     const answer = await bulwark.chat(parsed.request, callOptions);
+    const wire = answer.wire;
+    if (wire?.body !== undefined) {
+      pin(bulwark, answer.id, answer.provider, answer.model);
+      if (!response.headersSent && !response.destroyed) {
+        response.writeHead(wire.status, {
+          'content-type': 'application/json',
+          ...wire.headers,
+          'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
+          'x-bulwark-attempts': String(answer.attempts.filter((attempt) => !attempt.local).length),
+          'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+          'content-length': String(Buffer.byteLength(wire.body)),
+        });
+        response.end(wire.body);
+      }
+      return { status: 200, model };
+    }
     sendJsonAnswer(response, 200, responsesAnswer(answer, parsed.echo, createdAt), {
       'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
       'x-bulwark-attempts': String(answer.attempts.filter((attempt) => !attempt.local).length),
@@ -87,8 +181,14 @@ export async function serveResponses(
   const stream = bulwark.stream(parsed.request, callOptions);
   const encoder = createResponsesEncoder(parsed.echo, createdAt);
   let headersSent = false;
+  // The upstream's own frames (a same-format passthrough) are written as sent, not encoded.
+  let raw = false;
   const open = (event: StreamEvent): void => {
     const hit = event.type === 'start' && event.cache === 'hit';
+    if (event.type === 'start' && event.wire) {
+      raw = true;
+      pin(bulwark, event.id, event.provider, event.model);
+    }
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -98,20 +198,20 @@ export async function serveResponses(
         : {}),
       'x-bulwark-attempts': String(hit ? 0 : stream.trail.filter((attempt) => !attempt.local).length + 1),
       'x-bulwark-cache': (event.type === 'start' ? event.cache : undefined) ?? defaultCacheStatus,
-      ...dropped,
+      ...(raw ? (event.type === 'start' && event.wire ? event.wire.headers : {}) : dropped),
     });
     headersSent = true;
   };
   try {
     for await (const event of stream) {
       if (!headersSent) open(event);
-      const text = encoder.encode(event);
+      const text = raw ? (event.type === 'wire' ? event.data : '') : encoder.encode(event);
       if (text !== '' && !response.write(text)) await waitForDrain(response, callOptions.signal);
       if (response.destroyed) break;
     }
     if (callOptions.signal?.aborted) throw callOptions.signal.reason;
     if (!headersSent) open({ type: 'finish', finishReason: 'stop' });
-    response.end(encoder.end());
+    response.end(raw ? undefined : encoder.end());
     return { status: 200, model };
   } catch (thrown) {
     // Before any output the error is answered as JSON (and retried/fallen back below); after it, the
@@ -119,7 +219,10 @@ export async function serveResponses(
     if (!headersSent) throw thrown;
     const error = toBulwarkError(thrown);
     options.onBrokenStream?.(error);
-    if (!response.destroyed) response.end(encoder.fail(error));
+    const failure = raw
+      ? `event: error\ndata: ${JSON.stringify({ type: 'error', code: error.code, message: error.message, param: null })}\n\n`
+      : encoder.fail(error);
+    if (!response.destroyed) response.end(failure);
     return { status: httpStatusFor(error), model };
   }
 }

@@ -16,8 +16,11 @@ export function passthroughFor(
   context: CallContext,
 ): { passthrough: ProviderPassthroughV1; wire: WireRequestV1 } | undefined {
   const wire = context.wire;
-  const passthrough = provider.passthrough;
-  if (!wire || !passthrough || passthrough.format !== wire.format) return undefined;
+  const passthrough =
+    provider.passthrough?.format === wire?.format
+      ? provider.passthrough
+      : provider.passthroughs?.find((candidate) => candidate.format === wire?.format);
+  if (!wire || !passthrough) return undefined;
   if (context.target && passthrough.servesModel?.(context.target.model) === false) return undefined;
   if ((wire.body.stream === true) !== context.stream) return undefined;
   return { passthrough, wire };

@@ -5,7 +5,7 @@ import type { FinishReason, Usage } from '../types/chat-response.js';
  * The HTTP APIs a provider can take as sent. `openai-chat`: OpenAI Chat Completions
  * (`POST /v1/chat/completions`); `anthropic-messages`: Anthropic Messages (`POST /v1/messages`).
  */
-export type WireFormat = 'openai-chat' | 'anthropic-messages';
+export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses';
 
 /**
  * A call in a provider's own wire format, version 1 of the contract: what a gateway received from
