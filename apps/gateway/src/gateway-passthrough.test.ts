@@ -34,6 +34,7 @@ beforeAll(async () => {
         ],
       },
       retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
+      timeout: { firstTokenMs: 3000 },
       breaker: false,
       cache: { plugin: 'memory', ttlSeconds: 60 },
       log: { level: 'error' },
@@ -336,6 +337,18 @@ describe('policies on the passthrough path', () => {
     );
     const response = await post('/v1/messages', anthropicBody({ stream: true }));
     expect(await response.text()).toBe(anthropicFrames.join(''));
+  });
+
+  it('retries a passthrough stream whose first byte is later than the first-token timeout', async () => {
+    primary.enqueue(
+      { kind: 'delay', ms: 10_000, then: { kind: 'raw', frames: anthropicFrames } },
+      { kind: 'raw', frames: anthropicFrames },
+    );
+    const started = Date.now();
+    const response = await post('/v1/messages', anthropicBody({ stream: true }));
+    expect(await response.text()).toBe(anthropicFrames.join(''));
+    expect(response.headers.get('x-bulwark-attempts')).toBe('2');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
   });
 
   it('ends a stream cut after output with an error event and no clean end, both formats', async () => {
