@@ -100,6 +100,6 @@ export function demoConfig(options: DemoConfigOptions): GatewayConfigInput {
     // Five minutes: what a Redis-backed run leaves behind expires soon after it.
     cache: { store: redisStore('cache'), ttlSeconds: 300 },
     limiter: { store: redisStore('limiter'), maxWaitMs: 20_000 },
-    log: { level: 'error' },
+    log: { level: 'error', requests: false },
   };
 }
