@@ -1,15 +1,34 @@
 #!/usr/bin/env node
 // Creates packages/<name> with the file set every Bulwark package shares.
-// Usage: node scripts/new-package.mjs <name> "<one-line description>"
+// Usage: node scripts/new-package.mjs <name> ["<one-line description>"] [--kind provider] [--root <directory>]
+//   --kind provider  a provider plugin: README, src/index.ts, src/<base>-provider.ts on @bulwark/provider-utils,
+//                    src/plugin.ts and src/conformance.test.ts (name it provider-<base>)
+//   --root           the repository root to create it in (default the working directory)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { providerFiles } from './plugin-templates.mjs';
 
-const [name, description = ''] = process.argv.slice(2);
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { kind: { type: 'string' }, root: { type: 'string', default: '.' } },
+});
+const [name, description = ''] = positionals;
 if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
-  console.error('usage: node scripts/new-package.mjs <kebab-name> "<description>"');
+  console.error(
+    'usage: node scripts/new-package.mjs <kebab-name> ["<description>"] [--kind provider] [--root <dir>]',
+  );
   process.exit(2);
 }
-const directory = join('packages', name);
+if (flags.kind !== undefined && flags.kind !== 'provider') {
+  console.error(`--kind ${flags.kind}: only "provider" has a template`);
+  process.exit(2);
+}
+if (flags.kind === 'provider' && !/^provider-[a-z][a-z0-9-]*$/.test(name)) {
+  console.error('a provider package is named provider-<name> (provider-acme)');
+  process.exit(2);
+}
+const directory = join(flags.root, 'packages', name);
 if (existsSync(directory)) {
   console.error(`${directory} exists already`);
   process.exit(1);
@@ -61,4 +80,15 @@ writeFileSync(
   )}\n`,
 );
 writeFileSync(join(directory, 'vitest.config.ts'), "export { default } from '../../vitest.shared.js';\n");
+if (flags.kind === 'provider') {
+  // Core is a peer of a plugin (and a dev dependency for the build); the helpers are its own dependencies.
+  const provider = { ...manifest, keywords: ['bulwark', 'bulwark-plugin', 'llm'] };
+  provider.dependencies = { '@bulwark/provider-utils': 'workspace:^', zod: '^4.1.0' };
+  provider.devDependencies = { '@bulwark/core': 'workspace:^', '@bulwark/testkit': 'workspace:^' };
+  provider.peerDependencies = { '@bulwark/core': 'workspace:^' };
+  writeFileSync(join(directory, 'package.json'), `${JSON.stringify(provider, null, 2)}\n`);
+  for (const [file, text] of Object.entries(providerFiles(name.slice('provider-'.length), description))) {
+    writeFileSync(join(directory, file), text);
+  }
+}
 console.log(`created ${directory}`);
