@@ -192,10 +192,20 @@ export function chartsFor(report: string, markdown: string): Map<string, string>
   return charts;
 }
 
-/** Writes the charts of `report` next to its results table; returns the files written. */
+/**
+ * Writes the charts of `report` next to its results table; returns the files written. A report whose tables
+ * changed shape gets a warning on stderr, not an exception: the table it comes from is already written.
+ */
 export function writeResultCharts(report: string, markdown: string, directory = resultsDirectory): string[] {
   const written: string[] = [];
-  for (const [file, svg] of chartsFor(report, markdown)) {
+  let charts: Map<string, string>;
+  try {
+    charts = chartsFor(report, markdown);
+  } catch (error) {
+    process.stderr.write(`No charts for ${report}: ${(error as Error).message}\n`);
+    return written;
+  }
+  for (const [file, svg] of charts) {
     writeFileSync(join(directory, file), svg);
     written.push(join(directory, file));
   }
