@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, createBulwark } from '@bulwark/core';
+import { ConfigError, createBulwark, type MiddlewareV1 } from '@bulwark/core';
 import { createMockProvider } from '@bulwark/provider-mock';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,52 @@ describe('loadO200kTokenEstimator', () => {
     ).rejects.toMatchObject({
       code: 'budget_exceeded',
     });
+  });
+});
+
+describe('tokenEstimator in the plugin configs', () => {
+  it('usage and budget plugins take tokenEstimator: o200k and count with it', async () => {
+    const { createEventBus, silentLogger, systemClock, validateConfig } = await import('@bulwark/core');
+    const { budgetConfigSchema, budgetPlugin, usageConfigSchema, usagePlugin } = await import('./plugin.js');
+    const context = {
+      name: 'usage',
+      path: 'usage',
+      clock: systemClock,
+      logger: silentLogger,
+      events: createEventBus(),
+      create: () => Promise.reject(new Error('not used')),
+    };
+    const chinese = readFileSync(
+      new URL('../../core/src/tokens/calibration-samples/chinese.txt', import.meta.url),
+      'utf8',
+    );
+    const prompt = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: chinese }] };
+    const exactInput = estimateRequestTokens(prompt, await loadO200kTokenEstimator());
+    // The fast estimate of this text is above the exact count: a budget counting fast would refuse.
+    expect(estimateRequestTokens(prompt)).toBeGreaterThan(exactInput + 1);
+    const usageConfig = await validateConfig(usageConfigSchema, { tokenEstimator: 'o200k' }, 'usage');
+    expect(await usagePlugin.create(usageConfig, context)).toMatchObject({ name: 'usage' });
+    // A ceiling just above the exact prompt's price admits the call only when the budget counts exactly.
+    const budgetConfig = await validateConfig(
+      budgetConfigSchema,
+      {
+        tokenEstimator: 'o200k',
+        prices: { 'gpt-4o': { input: 1, output: 0 } },
+        includeDefaultPrices: false,
+        maxRequestCostUsd: (exactInput + 1) / 1e6,
+        defaultMaxTokens: 1,
+      },
+      'budget',
+    );
+    const budget = await budgetPlugin.create(budgetConfig, context);
+    const bulwark = createBulwark({
+      providers: { mock: createMockProvider({ name: 'mock' }) },
+      models: { 'gpt-4o': { targets: [{ provider: 'mock', model: 'gpt-4o' }] } },
+      middleware: [budget as MiddlewareV1],
+    });
+    await expect(bulwark.chat({ ...prompt, maxTokens: 1 })).resolves.toMatchObject({ provider: 'mock' });
+    await expect(validateConfig(usageConfigSchema, { tokenEstimator: 'exact' }, 'usage')).rejects.toThrow(
+      /usage\.tokenEstimator/,
+    );
   });
 });

@@ -1,6 +1,7 @@
-import { createConfiguredStore, type PluginDescriptor } from '@bulwark/core';
+import { createConfiguredStore, type PluginDescriptor, type TokenEstimatorV1 } from '@bulwark/core';
 import { z } from 'zod';
 import { createBudget } from './budget.js';
+import { loadO200kTokenEstimator } from './o200k-estimator.js';
 import { createPriceTable } from './price-table.js';
 import { createMemorySpendStore } from './spend-store.js';
 import { createUsageTracker } from './usage-tracker.js';
@@ -21,9 +22,19 @@ const pricingFields = {
   includeDefaultPrices: z.boolean().optional(),
 };
 
+/** `o200k`: exact OpenAI o200k counts (needs `gpt-tokenizer` installed); `fast` (default): core's per-script estimate. */
+const tokenEstimatorField = { tokenEstimator: z.enum(['fast', 'o200k']).optional() };
+
+async function estimatorFor(
+  name: 'fast' | 'o200k' | undefined,
+): Promise<{ tokenEstimator?: TokenEstimatorV1 }> {
+  return name === 'o200k' ? { tokenEstimator: await loadO200kTokenEstimator() } : {};
+}
+
 /** Config of the `usage` middleware (gateway section `usage`). */
 export const usageConfigSchema = z.strictObject({
   ...pricingFields,
+  ...tokenEstimatorField,
   maxTenants: z.number().int().positive().optional(),
   maxModels: z.number().int().positive().optional(),
 });
@@ -59,6 +70,7 @@ export const budgetConfigSchema = z.strictObject({
   defaultMaxTokens: z.number().int().positive().optional(),
   unpricedModels: z.enum(['deny', 'allow']).optional(),
   onStoreError: z.enum(['allow', 'deny']).optional(),
+  ...tokenEstimatorField,
 });
 
 /** Middleware plugin `usage`: per-call usage, cost and cache savings. */
@@ -69,8 +81,9 @@ export const usagePlugin: PluginDescriptor<'middleware', z.infer<typeof usageCon
   packageName: '@bulwark/usage',
   description: 'Usage and cost of every call (each billed attempt once), cache savings, totals for metrics.',
   configSchema: usageConfigSchema,
-  create(config) {
+  async create(config) {
     return createUsageTracker({
+      ...(await estimatorFor(config.tokenEstimator)),
       prices: createPriceTable({
         ...(config.prices ? { prices: config.prices } : {}),
         ...(config.includeDefaultPrices === undefined
@@ -97,6 +110,7 @@ export const budgetPlugin: PluginDescriptor<'middleware', z.infer<typeof budgetC
       (await createConfiguredStore(context, 'spend-store', config.store)) ??
       createMemorySpendStore({ clock: context.clock });
     return createBudget({
+      ...(await estimatorFor(config.tokenEstimator)),
       store,
       clock: context.clock,
       prices: createPriceTable({
