@@ -115,7 +115,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const dashboardState = createDashboardState({
     events,
     clock,
-    breakerCooldownMs: breakerCooldownOf(config),
+    ...breakerCooldownOf(config),
   });
   const dashboard = createDashboardRoutes({
     state: dashboardState,
@@ -278,10 +278,21 @@ function serverOptions(server: GatewayConfig['server']): ServerOptions {
   };
 }
 
-/** When an open target probes again: the breaker section's cooldown, else the breaker's default. */
-function breakerCooldownOf(config: GatewayConfig): number {
-  const section = config.breaker as { cooldownMs?: unknown } | false | undefined;
-  return section && typeof section.cooldownMs === 'number' ? section.cooldownMs : 15_000;
+/** When an open target probes again: the breaker section's cooldown and its growth, else the breaker's defaults. */
+function breakerCooldownOf(config: GatewayConfig): {
+  breakerCooldownMs: number;
+  breakerMaxCooldownMs?: number;
+  breakerCooldownMultiplier?: number;
+} {
+  const section = (config.breaker || {}) as Record<string, unknown>;
+  const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+  const maxCooldownMs = number(section.maxCooldownMs);
+  const multiplier = number(section.cooldownMultiplier);
+  return {
+    breakerCooldownMs: number(section.cooldownMs) ?? 15_000,
+    ...(maxCooldownMs !== undefined ? { breakerMaxCooldownMs: maxCooldownMs } : {}),
+    ...(multiplier !== undefined ? { breakerCooldownMultiplier: multiplier } : {}),
+  };
 }
 
 /** `createGateway` then `listen`: a running gateway. */

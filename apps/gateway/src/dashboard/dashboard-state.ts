@@ -81,6 +81,10 @@ export interface DashboardStateOptions {
   clock: Clock;
   /** The breaker's cooldown (ms): an opened target's next probe is this long after it opened. */
   breakerCooldownMs?: number;
+  /** Cap of the growing cooldown (the breaker's `maxCooldownMs`). Default `breakerCooldownMs` (no growth). */
+  breakerMaxCooldownMs?: number;
+  /** Growth of the cooldown after each failed probe (the breaker's `cooldownMultiplier`). Default 2. */
+  breakerCooldownMultiplier?: number;
   /** Finished calls kept for the "last calls" table. Default 25. */
   recentCalls?: number;
   /** Width of one chart bucket (ms). Default 5000. */
@@ -105,6 +109,8 @@ interface TargetEntry {
   breakerSince: number;
   nextProbeAt?: number;
   openings: number;
+  /** Probes that failed since the last close: each one grows the cooldown. */
+  failedProbes: number;
   attempts: number;
   failures: number;
   errors: Map<string, number>;
@@ -167,6 +173,7 @@ export function createDashboardState(options: DashboardStateOptions): DashboardS
         breaker: 'closed',
         breakerSince: clock.now(),
         openings: 0,
+        failedProbes: 0,
         attempts: 0,
         failures: 0,
         errors: new Map(),
@@ -234,16 +241,23 @@ export function createDashboardState(options: DashboardStateOptions): DashboardS
         totals.fallbacks += 1;
         return true;
       case 'breaker:state': {
-        const event = payload as { provider: string; model: string; to: BreakerState };
+        const event = payload as { provider: string; model: string; from: BreakerState; to: BreakerState };
         const target = entry(event.provider, event.model);
         target.breaker = event.to;
         target.breakerSince = clock.now();
         delete target.nextProbeAt;
+        if (event.to === 'closed') target.failedProbes = 0;
         if (event.to === 'open') {
           target.openings += 1;
           totals.breakerOpenings += 1;
-          if (options.breakerCooldownMs !== undefined)
-            target.nextProbeAt = target.breakerSince + options.breakerCooldownMs;
+          if (event.from === 'half-open') target.failedProbes += 1;
+          const cooldown = options.breakerCooldownMs;
+          if (cooldown !== undefined) {
+            const grown = cooldown * (options.breakerCooldownMultiplier ?? 2) ** target.failedProbes;
+            target.nextProbeAt =
+              target.breakerSince +
+              Math.min(Math.max(cooldown, options.breakerMaxCooldownMs ?? cooldown), grown);
+          }
         }
         return true;
       }

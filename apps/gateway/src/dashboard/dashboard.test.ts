@@ -192,6 +192,34 @@ describe('dashboard state', () => {
     expect(state.snapshot().targets.find((target) => target.target === 'f/m')!.queueLength).toBe(0);
     state.close();
   });
+
+  it('grows the time to the next probe after each failed probe, up to the cap, and resets it on close', () => {
+    const clock = createVirtualClock(0);
+    const events = createEventBus();
+    const state = createDashboardState({
+      events,
+      clock,
+      breakerCooldownMs: 1000,
+      breakerMaxCooldownMs: 3000,
+      breakerCooldownMultiplier: 2,
+    });
+    const target = { provider: 'p', model: 'm' };
+    const nextProbe = (): number | undefined => state.snapshot().targets[0]!.nextProbeAt;
+    events.emit('breaker:state', { ...target, from: 'closed', to: 'open' });
+    expect(nextProbe()).toBe(1000);
+    events.emit('breaker:state', { ...target, from: 'open', to: 'half-open' });
+    expect(nextProbe()).toBeUndefined();
+    events.emit('breaker:state', { ...target, from: 'half-open', to: 'open' });
+    expect(nextProbe()).toBe(2000);
+    events.emit('breaker:state', { ...target, from: 'open', to: 'half-open' });
+    events.emit('breaker:state', { ...target, from: 'half-open', to: 'open' });
+    expect(nextProbe()).toBe(3000);
+    events.emit('breaker:state', { ...target, from: 'open', to: 'half-open' });
+    events.emit('breaker:state', { ...target, from: 'half-open', to: 'closed' });
+    events.emit('breaker:state', { ...target, from: 'closed', to: 'open' });
+    expect(nextProbe()).toBe(1000);
+    state.close();
+  });
 });
 
 describe('dashboard without auth', () => {
