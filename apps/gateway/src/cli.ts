@@ -12,6 +12,7 @@ import {
 } from './config/load-config.js';
 import { runDemo } from './demo/run-demo.js';
 import { startGateway } from './gateway.js';
+import { createKey, revokeKeys } from './keys/keys-command.js';
 import { buildPlan } from './plan/build-plan.js';
 
 const usage = `Usage:
@@ -19,6 +20,9 @@ const usage = `Usage:
   bulwark check-config FILE [--json]                    validate a config and print the resolved plan (no secrets)
   bulwark demo [--seconds N] [--open-seconds N] [--redis URL] [--port N]
                                                         a scripted outage against local fake upstreams (no network, no key)
+  bulwark keys create --tenant T [--models a,b] [--rpm N] [--tpm N] [--concurrency N] [--expires-at ISO] [--config FILE]
+                                                        make a key in the config's auth.source; prints it once, stores only its SHA-256
+  bulwark keys revoke --tenant T [--config FILE]        remove a tenant's keys from auth.source (every replica stops accepting them)
   bulwark --version | --help`;
 
 interface Flags {
@@ -141,6 +145,37 @@ async function demo(flags: Flags): Promise<void> {
   process.exitCode = counts.failed === 0 ? 0 : 1;
 }
 
+async function keys(flags: Flags): Promise<void> {
+  const action = flags.positional[1];
+  const tenant = flags.values.get('tenant');
+  if ((action !== 'create' && action !== 'revoke') || tenant === undefined)
+    fail(`keys needs create or revoke and --tenant\n${usage}`);
+  const { raw } = loadRaw(flags.values.get('config') ?? process.env.BULWARK_CONFIG);
+  const config = validateGatewayConfig(substituteEnv(raw, process.env));
+  if (action === 'revoke') {
+    const removed = await revokeKeys(config, tenant);
+    process.stdout.write(`revoked ${removed} key(s) of ${tenant}\n`);
+    return;
+  }
+  const models = flags.values.get('models');
+  const limits: { rpm?: number; tpm?: number; concurrency?: number } = {};
+  for (const name of ['rpm', 'tpm', 'concurrency'] as const) {
+    const value = wholeNumber(flags, name);
+    if (value !== undefined) limits[name] = value;
+  }
+  const key = await createKey(config, {
+    tenant,
+    models: models
+      ?.split(',')
+      .map((model) => model.trim())
+      .filter((model) => model !== ''),
+    limits,
+    expiresAt: flags.values.get('expires-at'),
+  });
+  process.stderr.write(`Key for ${tenant} (shown once; only its SHA-256 is stored):\n`);
+  process.stdout.write(`${key}\n`);
+}
+
 async function main(): Promise<void> {
   const flags = parseArguments(process.argv.slice(2));
   if (flags.switches.has('--version')) {
@@ -160,6 +195,7 @@ async function main(): Promise<void> {
   if (command === 'serve') return serve(flags);
   if (command === 'check-config') return checkConfig(flags);
   if (command === 'demo') return demo(flags);
+  if (command === 'keys') return keys(flags);
   fail(`unknown command "${command}"\n${usage}`);
 }
 

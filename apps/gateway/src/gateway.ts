@@ -18,10 +18,12 @@ import type { GatewayConfig, GatewayConfigInput } from './config/config-schema.j
 import { substituteEnv, validateGatewayConfig } from './config/load-config.js';
 import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 import { createDashboardState, type DashboardState } from './dashboard/dashboard-state.js';
-import { createApiKeyChecker } from './http/api-keys.js';
+import { type ApiKeyChecker, createApiKeyChecker } from './http/api-keys.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { withKeyBudgets } from './keys/key-budgets.js';
 import { createKeyLimiter, withKeyLimiter } from './keys/key-limiter.js';
+import { createKeySource } from './keys/key-source.js';
+import { createLiveKeyChecker, type LiveKeyChecker } from './keys/live-key-checker.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
@@ -92,8 +94,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }
   let bulwark: Bulwark;
   let keyLimiter: Awaited<ReturnType<typeof createKeyLimiter>>;
+  // Keys of `auth.source` are read again every refreshMs: added and revoked keys without a restart.
+  let liveKeys: LiveKeyChecker | undefined;
   try {
-    keyLimiter = await createKeyLimiter(config, plan);
+    const source = config.auth?.source;
+    if (source)
+      liveKeys = await createLiveKeyChecker({
+        keys: config.auth!.keys,
+        source: await createKeySource(source),
+        refreshMs: source.refreshMs,
+        logger,
+      });
+    keyLimiter = await createKeyLimiter(config, plan, liveKeys?.limitsOf);
     bulwark = createBulwark({
       providers: Object.fromEntries(plan.providers),
       models: plan.models,
@@ -108,10 +120,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   } catch (error) {
     metrics?.close();
     await keyLimiter?.close();
+    await liveKeys?.close();
     await plan.close();
     throw error;
   }
 
+  const auth: ApiKeyChecker | undefined =
+    liveKeys ?? (config.auth ? createApiKeyChecker(config.auth.keys) : undefined);
   const dashboardState = createDashboardState({
     events,
     clock,
@@ -119,7 +134,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const dashboard = createDashboardRoutes({
     state: dashboardState,
-    auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
+    auth,
   });
 
   const requestLog = config.log.requests
@@ -140,7 +155,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     bulwark,
     logger,
     metrics,
-    auth: config.auth ? createApiKeyChecker(config.auth.keys) : undefined,
+    auth,
     corsOrigins: config.server.cors.origins,
     bodyLimit: config.server.bodyLimit,
     bodyIdleTimeoutMs: config.server.bodyIdleTimeoutMs,
@@ -251,6 +266,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await stopped;
         await keyLimiter?.close();
+        await liveKeys?.close();
         await plan.close();
         metrics?.close();
         requestLog?.close();

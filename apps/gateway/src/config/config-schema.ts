@@ -95,7 +95,8 @@ const keyLimitsSchema = z.strictObject({
   concurrency: z.number().int().positive().optional(),
 });
 
-const authKeyObject = z
+/** One key entry as `auth.keys` and a key source (`auth.source`) hold it. */
+export const authKeyObject = z
   .strictObject({
     /** The key itself. Give `key` or `keyHash`. */
     key: z.string().min(8, 'a key of at least 8 characters').optional(),
@@ -172,9 +173,31 @@ const authSchema = z
      * Accepted keys; every /v1 call must send one (`Authorization: Bearer <key>` or `x-api-key`), and
      * so must GET /metrics (a key with the `metrics` role).
      */
-    keys: z.array(authKey).min(1),
+    keys: z.array(authKey).default([]),
+    /**
+     * More keys, re-read every `refreshMs` (default 500) so keys are added and revoked without a restart:
+     * `{ plugin: redis, url, prefix }` (a hash `<prefix>keys`: field = SHA-256 of the key, value = the entry
+     * as JSON without `key`/`keyHash`) or `{ plugin: file, path }` (YAML or JSON `keys: [...]`).
+     */
+    source: z
+      .discriminatedUnion('plugin', [
+        z.strictObject({
+          plugin: z.literal('redis'),
+          url: z.string().min(1).default('redis://127.0.0.1:6379'),
+          prefix: z.string().default('bulwark:'),
+          refreshMs: z.number().int().min(50).default(500),
+        }),
+        z.strictObject({
+          plugin: z.literal('file'),
+          path: z.string().min(1),
+          refreshMs: z.number().int().min(50).default(500),
+        }),
+      ])
+      .optional(),
   })
   .superRefine((auth, context) => {
+    if (auth.keys.length === 0 && auth.source === undefined)
+      context.addIssue({ code: 'custom', path: ['keys'], message: 'at least one key (or a key source)' });
     // Two keys with one tenant name would share a cache namespace, budgets and metrics.
     const automatic = (entry: (typeof auth.keys)[number]): boolean =>
       typeof entry === 'string' || entry.name === undefined;

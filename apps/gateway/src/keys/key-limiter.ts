@@ -1,6 +1,7 @@
 import type { CallContext, MiddlewareV1 } from '@bulwark/core';
 import { createRateLimiter, type LimiterStoreV1, type RateLimiter } from '@bulwark/limiter';
 import { type GatewayConfig, tenantName } from '../config/config-schema.js';
+import type { KeyLimits } from '../http/api-keys.js';
 import type { GatewayPlan } from '../plan/build-plan.js';
 
 const tenantOf = (context: CallContext): string => String(context.metadata.tenant ?? '');
@@ -15,6 +16,8 @@ const tenantOf = (context: CallContext): string => String(context.metadata.tenan
 export async function createKeyLimiter(
   config: GatewayConfig,
   plan: GatewayPlan,
+  /** Limits of keys from `auth.source` (a tenant's limits are read when its first call comes). */
+  sourceLimits?: (tenant: string) => KeyLimits | undefined,
 ): Promise<RateLimiter | undefined> {
   const limits = new Map<
     string,
@@ -23,7 +26,7 @@ export async function createKeyLimiter(
   for (const [index, entry] of (config.auth?.keys ?? []).entries()) {
     if (typeof entry !== 'string' && entry.limits) limits.set(tenantName(entry, index), entry.limits);
   }
-  if (limits.size === 0) return undefined;
+  if (limits.size === 0 && !sourceLimits) return undefined;
   const section = config.limiter as
     | { store?: { plugin: string } & Record<string, unknown> }
     | false
@@ -36,7 +39,7 @@ export async function createKeyLimiter(
   }
   return createRateLimiter({
     name: 'key-limiter',
-    limits: (_target, context) => limits.get(tenantOf(context)),
+    limits: (_target, context) => limits.get(tenantOf(context)) ?? sourceLimits?.(tenantOf(context)),
     scope: (_target, context) => `key:${tenantOf(context)}`,
     ...(store ? { store } : {}),
     maxWaitMs: 0,
