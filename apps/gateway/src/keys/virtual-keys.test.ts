@@ -73,6 +73,12 @@ describe('virtual keys', () => {
     expect((refusedThere as { error: { error: { message: string } } }).error.error.message).toBe(
       'This key may not use model "cheap"',
     );
+    // The other routes hold the key to its models too.
+    const embedding = await openaiWith(smartKey)
+      .embeddings.create({ model: 'cheap', input: 'hi' })
+      .catch((error: unknown) => error);
+    expect(embedding).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((embedding as InstanceType<typeof OpenAI.APIError>).message).toContain('"cheap"');
     expect(upstream.requests).toHaveLength(1);
   });
 

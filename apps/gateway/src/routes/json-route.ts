@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   AuthenticationError,
+  type Bulwark,
   type BulwarkError,
   type CallOptions,
   type Clock,
@@ -9,12 +10,14 @@ import {
   PermissionDeniedError,
 } from '@bulwark/core';
 import type { ClientFormat } from '../formats/client-format.js';
-import type { ApiKeyChecker, PriorityRange } from '../http/api-keys.js';
+import type { ApiKeyChecker, KeyIdentity, PriorityRange } from '../http/api-keys.js';
 import { readBody } from '../http/read-body.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 /** What a JSON route needs of the request handler. */
 export interface JsonRouteHost {
+  /** Resolves model names for a key's `models` check. */
+  bulwark?: Bulwark | undefined;
   metrics?: GatewayMetrics | undefined;
   auth?: ApiKeyChecker | undefined;
   bodyLimit: number;
@@ -73,8 +76,10 @@ export async function runJsonRoute(
   try {
     let tenant: string | undefined;
     let priorityRange: PriorityRange | undefined;
+    let allowed: KeyIdentity['models'];
     if (host.auth) {
       const identity = host.auth.identify(request.headers);
+      allowed = identity?.models;
       tenant = identity?.roles.has('api') ? identity.tenant : undefined;
       priorityRange = identity?.priority;
       if (identity && tenant === undefined) {
@@ -114,6 +119,12 @@ export async function runJsonRoute(
     }
     const record = json as Record<string, unknown>;
     if (typeof record.model === 'string') model = record.model;
+    // A key limited to some models names one of them, on every route.
+    if (allowed && host.bulwark && !(typeof record.model === 'string' && allowed(record.model, host.bulwark)))
+      throw new PermissionDeniedError({
+        local: true,
+        message: `This key may not use model ${JSON.stringify(model.length > 40 ? `${model.slice(0, 40)}…` : model)}`,
+      });
     const callOptions = host.callOptionsFrom(request, tenant, controller.signal, priorityRange);
     ({ status, model } = await route(record, callOptions, response, request));
   } catch (thrown) {
