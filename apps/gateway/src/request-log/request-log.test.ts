@@ -179,3 +179,21 @@ describe('request log sampling', () => {
     expect(text.trim().split('\n')).toHaveLength(2);
   });
 });
+
+describe('the request log on the JSON routes', () => {
+  it('writes a line for an embeddings request with its tenant, tokens and no input text', async () => {
+    const before = lines().length;
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: teamKey, maxRetries: 0 });
+    await openai.embeddings.create({ model: 'main/text-embedding-3-small', input: prompt });
+    const added = lines().slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({
+      tenant: 'team-a',
+      route: '/v1/embeddings',
+      format: 'openai',
+      alias: 'main/text-embedding-3-small',
+      status: 200,
+    });
+    expect(readFileSync(file, 'utf8')).not.toContain(prompt);
+  });
+});

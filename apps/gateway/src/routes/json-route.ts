@@ -8,16 +8,20 @@ import {
   checkJsonDepth,
   InvalidRequestError,
   PermissionDeniedError,
+  toBulwarkError,
 } from '@bulwark/core';
 import type { ClientFormat } from '../formats/client-format.js';
 import type { ApiKeyChecker, KeyIdentity, PriorityRange } from '../http/api-keys.js';
 import { readBody } from '../http/read-body.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { RequestLog } from '../request-log/request-log.js';
 
 /** What a JSON route needs of the request handler. */
 export interface JsonRouteHost {
   /** Resolves model names for a key's `models` check. */
   bulwark?: Bulwark | undefined;
+  /** One JSON line per request; tokens and cost come from the call's `usage:recorded`. */
+  requestLog?: RequestLog | undefined;
   metrics?: GatewayMetrics | undefined;
   auth?: ApiKeyChecker | undefined;
   bodyLimit: number;
@@ -73,6 +77,7 @@ export async function runJsonRoute(
   });
   host.metrics?.requestStarted();
   if (host.isDraining()) response.setHeader('connection', 'close');
+  const logged = host.requestLog?.begin(path, format.name);
   try {
     let tenant: string | undefined;
     let priorityRange: PriorityRange | undefined;
@@ -81,6 +86,7 @@ export async function runJsonRoute(
       const identity = host.auth.identify(request.headers);
       allowed = identity?.models;
       tenant = identity?.roles.has('api') ? identity.tenant : undefined;
+      if (logged) logged.tenant = tenant;
       priorityRange = identity?.priority;
       if (identity && tenant === undefined) {
         request.resume();
@@ -126,13 +132,19 @@ export async function runJsonRoute(
         message: `This key may not use model ${JSON.stringify(model.length > 40 ? `${model.slice(0, 40)}…` : model)}`,
       });
     const callOptions = host.callOptionsFrom(request, tenant, controller.signal, priorityRange);
+    if (logged) {
+      logged.alias = model;
+      callOptions.callId = logged.id;
+    }
     ({ status, model } = await route(record, callOptions, response, request));
   } catch (thrown) {
+    if (logged) logged.error = toBulwarkError(cutBy ?? thrown);
     if (cutBy) status = host.fail(format, response, cutBy);
     else if (controller.signal.aborted) status = 499;
     else status = host.fail(format, response, thrown);
   } finally {
     response.off('close', onClose);
+    logged?.end(status);
     host.track(response, false);
     host.metrics?.requestEnded();
     host.metrics?.observeRequest(format.name, model, status, false, (performance.now() - started) / 1000);
