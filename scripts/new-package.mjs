@@ -59,7 +59,12 @@ const manifest = {
   devDependencies: {},
   publishConfig: { access: 'public' },
 };
-if (name !== 'core') manifest.dependencies['@bulwark/core'] = 'workspace:^';
+// Core is a peer of every plugin (a breaking core release then bumps the plugin's major and npm refuses
+// two cores) and a dev dependency for the build.
+if (name !== 'core') {
+  manifest.peerDependencies = { '@bulwark/core': 'workspace:^' };
+  manifest.devDependencies['@bulwark/core'] = 'workspace:^';
+}
 
 writeFileSync(join(directory, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 writeFileSync(
