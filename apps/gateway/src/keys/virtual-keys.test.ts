@@ -10,6 +10,7 @@ const smartKey = 'sk-team-a-smart-only-0001';
 const hashedKey = 'sk-team-b-hashed-0002';
 const limitedKey = 'sk-team-c-limited-0003';
 const expiredKey = 'sk-team-d-expired-0004';
+const singleKey = 'sk-team-e-single-0005';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 let upstream: FakeUpstream;
@@ -28,6 +29,7 @@ beforeAll(async () => {
           // rpm 6: one call back to back, then one every 10 s.
           { key: limitedKey, name: 'team-c', limits: { rpm: 6 } },
           { key: expiredKey, tenant: 'team-d', expiresAt: '2020-01-01T00:00:00Z' },
+          { key: singleKey, tenant: 'team-e', models: ['smart'], limits: { concurrency: 1 } },
         ],
       },
       providers: {
@@ -115,6 +117,21 @@ describe('virtual keys', () => {
     expect(retryAfterMs).toBeLessThanOrEqual(10_000);
     expect(headers.get('retry-after')).toBe('10');
     await expect(ask(smartKey, 'smart')).resolves.toBeDefined();
+  });
+});
+
+describe('a key concurrency limit', () => {
+  it('refuses a second call in flight with a 429 while the first runs, then serves again', async () => {
+    upstream.enqueue({ kind: 'delay', ms: 400 });
+    const first = ask(singleKey, 'smart');
+    // Let the first call reach the upstream.
+    for (let waited = 0; upstream.activeRequests() === 0 && waited < 2000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect(ask(singleKey, 'smart')).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    // Another key is not held by it.
+    await expect(ask(smartKey, 'smart')).resolves.toBeDefined();
+    await expect(first).resolves.toBeDefined();
+    await expect(ask(singleKey, 'smart')).resolves.toBeDefined();
   });
 });
 
