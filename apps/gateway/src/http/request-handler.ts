@@ -381,6 +381,7 @@ export function createRequestHandler(
         logged.firstToken();
         logged.cache = headers['x-bulwark-cache'];
         logged.passthrough = raw;
+        if (event.type === 'start') logged.target = `${event.provider}/${event.model}`;
       }
       metrics?.observeFirstToken(format.name, (performance.now() - started) / 1000);
     };

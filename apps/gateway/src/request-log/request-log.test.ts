@@ -129,6 +129,7 @@ describe('the request log', () => {
     expect(streamed).toMatchObject({
       stream: true,
       status: 200,
+      target: 'main/gpt-4o',
       tokensIn: 1000,
       tokensOut: 200,
       costUsd: 0.0045,

@@ -44,6 +44,8 @@ export interface RequestRecord {
   stream?: boolean;
   /** The answer (non-streamed), for its target, attempts, usage and cache status. */
   answer?: ChatResponse;
+  /** `provider/model` that answered a stream (its start event). */
+  target?: string;
   /** A stream's attempts, read when it ends. */
   trail?: readonly AttemptRecord[];
   /** Cache status of a stream (its start event). */
@@ -131,7 +133,7 @@ export function createRequestLog(options: RequestLogOptions): RequestLog {
           alias: record.alias,
           stream: record.stream ?? false,
           status,
-          target: answer ? `${answer.provider}/${answer.model}` : undefined,
+          target: answer ? `${answer.provider}/${answer.model}` : record.target,
           attempts: trail.map(attemptOf),
           error: record.error ? { class: record.error.code, name: record.error.name } : undefined,
           cache: record.cache ?? answer?.cache,
