@@ -4,7 +4,7 @@
 //   --kind provider  a provider plugin: README, src/index.ts, src/<base>-provider.ts on @bulwark/provider-utils,
 //                    src/plugin.ts and src/conformance.test.ts (name it provider-<base>)
 //   --root           the repository root to create it in (default the working directory)
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { providerFiles } from './plugin-templates.mjs';
@@ -35,16 +35,20 @@ if (existsSync(directory)) {
 }
 mkdirSync(join(directory, 'src'), { recursive: true });
 
+const repositoryURL = 'https://github.com/bulwark-llm/bulwark';
 const manifest = {
   name: `@bulwark/${name}`,
   version: '0.1.0',
   description,
   license: 'MIT',
+  repository: { type: 'git', url: `git+${repositoryURL}.git`, directory: `packages/${name}` },
+  homepage: `${repositoryURL}/tree/main/packages/${name}#readme`,
+  bugs: { url: `${repositoryURL}/issues` },
   type: 'module',
   sideEffects: false,
   engines: { node: '>=20' },
   exports: {
-    '.': { types: './dist/index.d.ts', import: './dist/index.js' },
+    '.': { types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' },
     './package.json': './package.json',
   },
   types: './dist/index.d.ts',
@@ -84,6 +88,7 @@ writeFileSync(
     2,
   )}\n`,
 );
+copyFileSync(new URL('../LICENSE', import.meta.url), join(directory, 'LICENSE'));
 writeFileSync(join(directory, 'vitest.config.ts'), "export { default } from '../../vitest.shared.js';\n");
 if (flags.kind === 'provider') {
   // Core is a peer of a plugin (and a dev dependency for the build); the helpers are its own dependencies.

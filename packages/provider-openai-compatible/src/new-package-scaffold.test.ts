@@ -57,6 +57,7 @@ it('scaffolds a provider plugin package that type-checks and passes the conforma
     );
     const directory = join(root, 'packages', 'provider-foo-bar');
     expect(await filesUnder(directory)).toEqual([
+      'LICENSE',
       'README.md',
       'package.json',
       'src/conformance.test.ts',
