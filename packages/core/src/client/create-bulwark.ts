@@ -12,6 +12,7 @@ import { createEventBus, type EventBus } from '../events/event-bus.js';
 import { assertMiddlewareOrder, compose, splitByLevel } from '../middleware/compose.js';
 import type { Handler, MiddlewareV1 } from '../middleware/middleware.js';
 import type { CacheControl, CallContext, CallMetadata, EmbeddingRequestV1, ProviderV1 } from '../provider.js';
+import { coreVersion } from '../registry/core-version.js';
 import { createFallbackRouter } from '../routing/fallback-router.js';
 import type { RoutingStrategyV1, TargetHandle } from '../routing/routing-strategy.js';
 import type { CallRoute, ModelAlias, Target } from '../routing/target.js';
@@ -157,7 +158,7 @@ export function createBulwark(options: BulwarkOptions): Bulwark {
     if (provider?.specificationVersion !== 'v1') {
       throw new ConfigError({
         path: `providers.${name}`,
-        message: `providers.${name} is not a v1 provider (specificationVersion is ${String(provider?.specificationVersion)})`,
+        message: `providers.${name} is not a v1 provider: it implements ${provider?.specificationVersion === undefined ? 'no provider contract version (specificationVersion)' : `provider contract ${String(provider.specificationVersion)}`}, and @bulwark/core ${coreVersion} implements v1. Install a release of the provider's package built for @bulwark/core ${coreVersion}, or upgrade @bulwark/core to one that implements its contract.`,
       });
     }
   }

@@ -3,6 +3,7 @@ import { ConfigError, PluginNotFoundError } from '../errors/errors.js';
 import { createEventBus, type EventBus } from '../events/event-bus.js';
 import type { ModelAlias } from '../routing/target.js';
 import { type Logger, silentLogger } from '../util/logger.js';
+import { coreVersion } from './core-version.js';
 import type {
   ConfiguredProvider,
   PluginContext,
@@ -12,6 +13,7 @@ import type {
   StoreKind,
 } from './plugin.js';
 import { formatPath, type StandardSchemaV1 } from './standard-schema.js';
+import { satisfiesRange } from './version-range.js';
 
 export interface PluginRegistry {
   /** Adds plugins; a second plugin with the same kind and name replaces the first. */
@@ -89,6 +91,54 @@ const isDescriptor = (value: unknown): value is PluginDescriptor =>
   typeof (value as PluginDescriptor).kind === 'string' &&
   typeof (value as PluginDescriptor).create === 'function';
 
+/** Something shaped like a plugin descriptor of any contract version (`kind`, `create`, a version string). */
+const looksLikeDescriptor = (value: unknown): value is { specificationVersion?: unknown; kind: string } =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { kind?: unknown }).kind === 'string' &&
+  typeof (value as { create?: unknown }).create === 'function';
+
+function describePlugin(
+  value: { kind?: unknown; name?: unknown; packageName?: unknown },
+  packageName?: string,
+): string {
+  const from = packageName ?? (typeof value.packageName === 'string' ? value.packageName : undefined);
+  const name = typeof value.name === 'string' ? `"${value.name}"` : '(unnamed)';
+  return `${String(value.kind)} plugin ${name}${from ? ` of package "${from}"` : ''}`;
+}
+
+/**
+ * Why a value is not a usable v1 descriptor for this core, or `undefined` when it is one. Names the
+ * package, the contract version it exports and the one this core expects, and what to upgrade.
+ */
+function incompatibility(value: unknown, packageName?: string): string | undefined {
+  if (!looksLikeDescriptor(value)) {
+    return `register() was given ${value === null ? 'null' : typeof value === 'object' ? 'an object that is not a Bulwark plugin descriptor (it needs kind, name, create and specificationVersion)' : `a ${typeof value}`}${packageName ? ` from package "${packageName}"` : ''}`;
+  }
+  const plugin = describePlugin(
+    value as { kind?: unknown; name?: unknown; packageName?: unknown },
+    packageName,
+  );
+  const version = value.specificationVersion;
+  if (version !== 'v1') {
+    const exported =
+      typeof version === 'string'
+        ? `plugin contract ${version}`
+        : 'no plugin contract version (specificationVersion)';
+    return `The ${plugin} implements ${exported}; @bulwark/core ${coreVersion} implements v1. Install a release of ${packageName ?? 'the plugin'} built for @bulwark/core ${coreVersion}, or upgrade @bulwark/core (and @bulwark/gateway) to a release that implements ${typeof version === 'string' ? version : 'its contract'}.`;
+  }
+  const range = (value as PluginDescriptor).coreRange;
+  if (range === undefined) return undefined;
+  const satisfied = satisfiesRange(coreVersion, range);
+  if (satisfied === undefined) {
+    return `The ${plugin} declares coreRange "${range}", which is not a version range Bulwark understands (use e.g. "^0.1.0").`;
+  }
+  if (!satisfied) {
+    return `The ${plugin} was built for @bulwark/core ${range}, but the loaded @bulwark/core is ${coreVersion}. Install @bulwark/core (and @bulwark/gateway) in ${range}, or a release of ${packageName ?? (value as PluginDescriptor).packageName ?? 'the plugin'} built for ${coreVersion}.`;
+  }
+  return undefined;
+}
+
 function isMissingModule(error: unknown, packageName: string): boolean {
   const code = (error as { code?: string })?.code;
   const message = error instanceof Error ? error.message : '';
@@ -129,12 +179,8 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
   const registry: PluginRegistry = {
     register(...descriptors) {
       for (const descriptor of descriptors) {
-        if (!isDescriptor(descriptor)) {
-          throw new ConfigError({
-            path: 'plugins',
-            message: 'register() was given something that is not a v1 plugin descriptor',
-          });
-        }
+        const problem = incompatibility(descriptor);
+        if (problem !== undefined) throw new ConfigError({ path: 'plugins', message: problem });
         plugins.set(keyOf(descriptor.kind, descriptor.name), descriptor);
       }
     },
@@ -188,11 +234,16 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
         ...(Array.isArray(module.plugins) ? module.plugins : []),
         module.default,
       ];
-      const found = candidates.filter(isDescriptor);
+      const shaped = candidates.filter(looksLikeDescriptor);
+      for (const candidate of shaped) {
+        const problem = incompatibility(candidate, packageName);
+        if (problem !== undefined) throw new ConfigError({ path: 'plugins', message: problem });
+      }
+      const found = shaped.filter(isDescriptor);
       if (found.length === 0) {
         throw new PluginNotFoundError({
           packageName,
-          message: `Package "${packageName}" exports no Bulwark plugin (expected an export named "plugin" or "plugins").`,
+          message: `Package "${packageName}" exports no Bulwark plugin (expected an export named "plugin" or "plugins" holding a descriptor with kind, name, create and specificationVersion).`,
         });
       }
       registry.register(...found);

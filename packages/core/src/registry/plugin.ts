@@ -115,6 +115,12 @@ export interface PluginDescriptor<K extends PluginKind = PluginKind, Config = an
   readonly name: string;
   /** The npm package that provides it, for error messages. */
   readonly packageName?: string;
+  /**
+   * The `@bulwark/core` versions this plugin was built for, as an npm range (`'^0.1.0'`); usually the
+   * package's peer range of core. Registration refuses the plugin when the loaded core is outside it,
+   * naming both versions, instead of failing later on a changed contract.
+   */
+  readonly coreRange?: string;
   readonly description?: string;
   readonly configSchema: StandardSchemaV1<unknown, Config>;
   create(config: Config, context: PluginContext): MaybePromise<PluginInstanceMap[K]>;
