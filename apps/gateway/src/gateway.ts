@@ -27,7 +27,9 @@ import { createLiveKeyChecker, type LiveKeyChecker } from './keys/live-key-check
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { metricNamesFromConfig } from './metrics/metric-names.js';
 import { buildPlan, type GatewayPlan } from './plan/build-plan.js';
+import { checkReadiness, type ReadinessReport } from './plan/readiness.js';
 import { createRequestLog } from './request-log/request-log.js';
+import { createResponsePinStore, type ResponsePinStore } from './routes/response-pins.js';
 
 /** How long the error events of calls cut at the drain deadline may take to reach their sockets. */
 const cutGraceMs = 1000;
@@ -96,7 +98,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let keyLimiter: Awaited<ReturnType<typeof createKeyLimiter>>;
   // Keys of `auth.source` are read again every refreshMs: added and revoked keys without a restart.
   let liveKeys: LiveKeyChecker | undefined;
+  // `/v1/responses` pins: which target produced each response id (memory, or Redis shared by replicas).
+  let responsePins!: ResponsePinStore;
   try {
+    responsePins = await createResponsePinStore(config.responses?.pinning, { logger, clock });
     const source = config.auth?.source;
     if (source)
       liveKeys = await createLiveKeyChecker({
@@ -121,6 +126,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics?.close();
     await keyLimiter?.close();
     await liveKeys?.close();
+    await responsePins?.close();
     await plan.close();
     throw error;
   }
@@ -168,7 +174,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const alias = config.models[model];
       return (alias && !Array.isArray(alias) ? alias.translation : undefined) ?? config.translation;
     },
-    ready: () => plan.ready(),
+    responsePins,
+    ready: () => readyWithPins(plan, responsePins),
     isDraining: () => draining,
     track(response, isActive, cut) {
       if (isActive) active.set(response, cut);
@@ -267,6 +274,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await stopped;
         await keyLimiter?.close();
         await liveKeys?.close();
+        await responsePins.close();
         await plan.close();
         metrics?.close();
         requestLog?.close();
@@ -323,4 +331,21 @@ export async function startGateway(
     throw error;
   }
   return gateway;
+}
+
+/** The plan's readiness and, when the pin store has a `ready()` (Redis), the pin store's. */
+async function readyWithPins(plan: GatewayPlan, pins: ResponsePinStore): Promise<ReadinessReport> {
+  const ready = pins.ready;
+  if (!ready) return plan.ready();
+  const [report, pinCheck] = await Promise.all([
+    plan.ready(),
+    checkReadiness([
+      {
+        plugin: 'response-pin-store:redis',
+        path: 'responses.pinning.store',
+        instance: { ready: () => ready() },
+      },
+    ]),
+  ]);
+  return { ready: report.ready && pinCheck.ready, checks: [...report.checks, ...pinCheck.checks] };
 }

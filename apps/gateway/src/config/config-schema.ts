@@ -343,6 +343,35 @@ export const gatewayConfigSchema = z.strictObject({
   usage: section.optional(),
   cache: cacheSchema.optional(),
   limiter: sectionWithStore.optional(),
+  /** `/v1/responses`. */
+  responses: z
+    .strictObject({
+      /**
+       * Where the target of each response id is remembered for `previous_response_id`: `{ plugin: memory }`
+       * (default, this process only) or `{ plugin: redis, url, prefix }` (shared by every replica).
+       */
+      pinning: z
+        .strictObject({
+          store: z
+            .discriminatedUnion(
+              'plugin',
+              [
+                z.strictObject({ plugin: z.literal('memory') }),
+                z.strictObject({
+                  plugin: z.literal('redis'),
+                  url: z.string().min(1).optional(),
+                  prefix: z.string().default('bulwark:'),
+                }),
+              ],
+              { error: 'an object such as { plugin: redis, url, prefix } (or { plugin: memory })' },
+            )
+            .optional(),
+          /** How long a response id stays pinned. Default 6 hours. */
+          ttlSeconds: z.number().positive().default(21_600),
+        })
+        .prefault({}),
+    })
+    .optional(),
   log: z
     .strictObject({
       /** Lowest level of the gateway's logs and of the request log (its lines are `info`, failed requests `warn`). */

@@ -27,6 +27,7 @@ import type { RequestLog, RequestRecord } from '../request-log/request-log.js';
 import { serveCountTokens } from '../routes/count-tokens.js';
 import { serveEmbeddings } from '../routes/embeddings.js';
 import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
+import type { ResponsePinStore } from '../routes/response-pins.js';
 import { serveResponses } from '../routes/responses.js';
 import { type ApiKeyChecker, type KeyIdentity, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
@@ -57,6 +58,8 @@ export interface RequestHandlerOptions {
   dashboard?: DashboardRoutes | undefined;
   /** The translation mode of a requested model (its alias's, else the top-level one). Default lenient. */
   translation?: (model: string) => TranslationMode;
+  /** Where `/v1/responses` remembers the target of each response id (`responses.pinning`). Default in memory. */
+  responsePins?: ResponsePinStore | undefined;
   /** Readiness: resolves true when every dependency (Redis) answers. */
   /** The plugins' readiness: `/readyz` answers 200 when every plugin with a `ready()` is ready, else 503 with the reasons. */
   ready: () => Promise<ReadinessReport>;
@@ -524,6 +527,7 @@ export function createRequestHandler(
               bulwark,
               defaultCacheStatus,
               translation: options.translation,
+              pins: options.responsePins,
               onBrokenStream: (error) =>
                 logger.warn('stream broke after output was sent', {
                   code: error.code,

@@ -12,49 +12,34 @@ import { httpStatusFor } from '../http/error-status.js';
 import { forwardableHeaders } from '../http/forward-headers.js';
 import { safeHeaderValue } from '../http/header-value.js';
 import { sendJsonAnswer } from './json-route.js';
+import { createMemoryResponsePinStore, type ResponsePinStore } from './response-pins.js';
 import { createResponsesEncoder, parseResponsesRequest, responsesAnswer } from './responses-format.js';
 
-/** How long the gateway remembers which target produced a response id (for `previous_response_id`). */
-export const responsePinTtlMs = 6 * 60 * 60 * 1000;
-const maxPins = 100_000;
+const defaultPinsByGateway = new WeakMap<Bulwark, ResponsePinStore>();
 
-interface Pin {
-  provider: string;
-  model: string;
-  expiresAt: number;
-}
-
-const pinsByGateway = new WeakMap<Bulwark, Map<string, Pin>>();
-
-/**
- * The target that produced each response id a same-format (stateful) upstream returned, in memory for
- * {@link responsePinTtlMs}, so a request naming it in `previous_response_id` goes to that target only.
- */
-function pinsOf(bulwark: Bulwark): Map<string, Pin> {
-  let pins = pinsByGateway.get(bulwark);
+/** The in-memory pin store of a handler created without one (one per Bulwark instance). */
+function defaultPinsOf(bulwark: Bulwark): ResponsePinStore {
+  let pins = defaultPinsByGateway.get(bulwark);
   if (!pins) {
-    pins = new Map();
-    pinsByGateway.set(bulwark, pins);
+    pins = createMemoryResponsePinStore();
+    defaultPinsByGateway.set(bulwark, pins);
   }
   return pins;
 }
 
-function pin(bulwark: Bulwark, id: string, provider: string, model: string): void {
-  if (id === '') return;
-  const pins = pinsOf(bulwark);
-  if (pins.size >= maxPins) pins.delete(pins.keys().next().value!);
-  pins.set(id, { provider, model, expiresAt: Date.now() + responsePinTtlMs });
-}
-
-function pinned(bulwark: Bulwark, id: unknown): Pin | undefined {
-  if (typeof id !== 'string') return undefined;
-  const pins = pinsOf(bulwark);
-  const found = pins.get(id);
-  if (found && found.expiresAt <= Date.now()) {
-    pins.delete(id);
-    return undefined;
+/** The response id of a `response.created` SSE frame, else undefined. */
+function createdResponseId(frame: string): string | undefined {
+  if (!frame.includes('response.created')) return undefined;
+  for (const line of frame.split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    try {
+      const data = JSON.parse(line.slice(5)) as { type?: unknown; response?: { id?: unknown } };
+      if (data.type === 'response.created' && typeof data.response?.id === 'string') return data.response.id;
+    } catch {
+      return undefined;
+    }
   }
-  return found;
+  return undefined;
 }
 
 /** True when `provider` takes Responses API bodies as sent. */
@@ -99,6 +84,11 @@ export interface ResponsesRouteOptions {
   translation?: ((model: string) => TranslationMode) | undefined;
   /** Logs a stream that broke after output was sent. */
   onBrokenStream?: (error: BulwarkError) => void;
+  /**
+   * Where the target of each response id is remembered (`responses.pinning`): in memory by default,
+   * in Redis to share it between replicas.
+   */
+  pins?: ResponsePinStore | undefined;
 }
 
 /**
@@ -122,7 +112,11 @@ export async function serveResponses(
   const parsed = parseResponsesRequest(json);
   const model = parsed.request.model;
   // A request continuing a stored response goes to the target that holds it, and only there.
-  const holder = pinned(bulwark, json.previous_response_id);
+  const pins = options.pins ?? defaultPinsOf(bulwark);
+  const pin = (id: string, provider: string, model: string): Promise<void> =>
+    id === '' ? Promise.resolve() : pins.set(id, { provider, model });
+  const previous = json.previous_response_id;
+  const holder = typeof previous === 'string' && previous !== '' ? await pins.get(previous) : undefined;
   if (holder) {
     const named = `${holder.provider}/${holder.model}`;
     try {
@@ -156,7 +150,8 @@ export async function serveResponses(
     const answer = await bulwark.chat(parsed.request, callOptions);
     const wire = answer.wire;
     if (wire?.body !== undefined) {
-      pin(bulwark, answer.id, answer.provider, answer.model);
+      // Written before the answer goes out: a follow-up naming the id may reach another replica at once.
+      await pin(answer.id, answer.provider, answer.model);
       if (!response.headersSent && !response.destroyed) {
         response.writeHead(wire.status, {
           'content-type': 'application/json',
@@ -183,11 +178,14 @@ export async function serveResponses(
   let headersSent = false;
   // The upstream's own frames (a same-format passthrough) are written as sent, not encoded.
   let raw = false;
+  let pinning: Promise<void> = Promise.resolve();
+  // The upstream's response id is in its first frame (`response.created`); the start event's id is ours.
+  let target: { provider: string; model: string } | undefined;
   const open = (event: StreamEvent): void => {
     const hit = event.type === 'start' && event.cache === 'hit';
     if (event.type === 'start' && event.wire) {
       raw = true;
-      pin(bulwark, event.id, event.provider, event.model);
+      target = { provider: event.provider, model: event.model };
     }
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -206,11 +204,20 @@ export async function serveResponses(
     for await (const event of stream) {
       if (!headersSent) open(event);
       const text = raw ? (event.type === 'wire' ? event.data : '') : encoder.encode(event);
+      if (target && event.type === 'wire') {
+        const id = createdResponseId(event.data);
+        if (id !== undefined) {
+          pinning = pin(id, target.provider, target.model);
+          target = undefined;
+        }
+      }
       if (text !== '' && !response.write(text)) await waitForDrain(response, callOptions.signal);
       if (response.destroyed) break;
     }
     if (callOptions.signal?.aborted) throw callOptions.signal.reason;
     if (!headersSent) open({ type: 'finish', finishReason: 'stop' });
+    // The pin is written before the stream's last bytes, so the finished response can be continued anywhere.
+    await pinning;
     response.end(raw ? undefined : encoder.end());
     return { status: 200, model };
   } catch (thrown) {
