@@ -24,6 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +35,12 @@ import type { LoadJob, Percentiles } from './gateway-bench/load-types.js';
 import {
   type LoadGenerator,
   measureCallCost,
+  portkeyHeaders,
   type ServerProcess,
   startBareProxy,
   startGatewayProcess,
   startLoadGenerator,
+  startPortkey,
 } from './gateway-bench/processes.js';
 import { profileMarkdown, summarizeProfile } from './gateway-bench/summarize-profile.js';
 import { wrkClosedLoop, wrkVersion } from './gateway-bench/wrk.js';
@@ -288,11 +291,24 @@ async function main(): Promise<void> {
     children.push(gateway);
     const translated = await startGatewayProcess({ cli: gatewayCli, configFile: translatedConfig });
     children.push(translated);
-    const paths = [
+    const portkey = await startPortkey();
+    children.push(portkey);
+    const paths: Array<{
+      name: string;
+      url: string;
+      pid: number | undefined;
+      headers?: Record<string, string>;
+    }> = [
       { name: 'direct (fake upstream)', url: upstream.url, pid: undefined },
       { name: 'bare node:http proxy', url: bare.url, pid: bare.pid },
       { name: 'Bulwark gateway, same-format passthrough', url: gateway.url, pid: gateway.pid },
       { name: 'Bulwark gateway, translated (passthrough: false)', url: translated.url, pid: translated.pid },
+      {
+        name: `Portkey gateway ${portkeyVersion()}`,
+        url: portkey.url,
+        pid: portkey.pid,
+        headers: portkeyHeaders(upstream.openaiBaseURL),
+      },
     ];
     const endpoint = (origin: string): string => `${origin}/v1/chat/completions`;
 
@@ -300,7 +316,7 @@ async function main(): Promise<void> {
     for (const path of paths) {
       const response = await fetch(endpoint(path.url), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...path.headers },
         body: plainBody,
       });
       const text = await response.text();
@@ -317,7 +333,13 @@ async function main(): Promise<void> {
       return processCpuSeconds(pid);
     };
 
-    const openJob = (url: string, stream: boolean, durationMs: number, countHeader?: string): LoadJob => ({
+    const openJob = (
+      url: string,
+      stream: boolean,
+      durationMs: number,
+      countHeader?: string,
+      headers?: Record<string, string>,
+    ): LoadJob => ({
       kind: 'open',
       url: endpoint(url),
       body: stream ? streamBody : plainBody,
@@ -328,6 +350,7 @@ async function main(): Promise<void> {
       maxRequests: 100_000,
       requestTimeoutMs: 10_000,
       ...(countHeader ? { countHeader } : {}),
+      ...(headers ? { headers } : {}),
     });
 
     const measureOpen = async (
@@ -336,14 +359,15 @@ async function main(): Promise<void> {
       pid: number | undefined,
       stream: boolean,
       countHeader?: string,
+      headers?: Record<string, string>,
     ): Promise<Measurement> => {
       process.stdout.write(`  open loop ${rate}/s ${stream ? 'streamed' : 'plain   '} · ${name} … `);
       // Warm-up as its own run at the same rate, so the CPU accounting covers the measured run only.
-      await generator.run(openJob(url, stream, warmupSeconds * 1000));
+      await generator.run(openJob(url, stream, warmupSeconds * 1000, undefined, headers));
       const before = upstream.stats.requests;
       const serverCpuBefore = cpuSeconds(pid);
       const upstreamCpuBefore = cpuSeconds(undefined);
-      const result = await generator.run(openJob(url, stream, openSeconds * 1000, countHeader));
+      const result = await generator.run(openJob(url, stream, openSeconds * 1000, countHeader, headers));
       const perRequest = (seconds: number): number => (seconds * 1e6) / Math.max(1, result.completed);
       const measurement: Measurement = {
         path: name,
@@ -368,7 +392,12 @@ async function main(): Promise<void> {
       return measurement;
     };
 
-    const measureClosed = async (name: string, url: string, pid?: number): Promise<Measurement> => {
+    const measureClosed = async (
+      name: string,
+      url: string,
+      pid?: number,
+      headers?: Record<string, string>,
+    ): Promise<Measurement> => {
       process.stdout.write(`  closed loop ${connections} conns (${loadgenChoice}) · ${name} … `);
       const closedJob = (durationMs: number): LoadJob => ({
         kind: 'closed',
@@ -380,6 +409,7 @@ async function main(): Promise<void> {
         warmupMs: 0,
         maxRequests: 1_000_000,
         requestTimeoutMs: 10_000,
+        ...(headers ? { headers } : {}),
       });
       const wrkJob = (durationMs: number) => ({
         url: endpoint(url),
@@ -388,6 +418,7 @@ async function main(): Promise<void> {
         durationMs,
         warmupMs: 0,
         scratchDirectory: scratch,
+        ...(headers ? { headers } : {}),
       });
       // Warm-up as its own run, so the CPU accounting below covers the measured run only.
       if (loadgenChoice === 'wrk') await wrkClosedLoop(wrkJob(warmupSeconds * 1000));
@@ -440,10 +471,14 @@ async function main(): Promise<void> {
       return byPath.map(combineRounds);
     };
     const plain = await inRounds((path) =>
-      measureOpen(path.name, path.url, path.pid, false, 'x-bulwark-cache'),
+      measureOpen(path.name, path.url, path.pid, false, 'x-bulwark-cache', path.headers),
     );
-    const streamed = await inRounds((path) => measureOpen(path.name, path.url, path.pid, true));
-    const closed = await inRounds((path) => measureClosed(path.name, path.url, path.pid));
+    const streamed = await inRounds((path) =>
+      measureOpen(path.name, path.url, path.pid, true, undefined, path.headers),
+    );
+    const closed = await inRounds((path) => measureClosed(path.name, path.url, path.pid, path.headers));
+    await portkey.stop();
+    children.splice(children.indexOf(portkey), 1);
     await gateway.stop();
     children.splice(children.indexOf(gateway), 1);
     await translated.stop();
@@ -532,6 +567,15 @@ async function main(): Promise<void> {
   }
 }
 
+function portkeyVersion(): string {
+  const require = createRequire(import.meta.url);
+  return (
+    JSON.parse(readFileSync(require.resolve('@portkey-ai/gateway/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+}
+
 function gitRevision(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
@@ -556,9 +600,9 @@ function renderReport(data: {
   profileSection: string;
 }): string {
   const { plain, streamed, closed } = data;
-  const [directPlain, barePlain, gatewayPlain] = plain;
-  const [directStream, bareStream, gatewayStream] = streamed;
-  const [directClosed, bareClosed, gatewayClosed] = closed;
+  const [directPlain, barePlain, gatewayPlain, , portkeyPlain] = plain;
+  const [directStream, bareStream, gatewayStream, , portkeyStream] = streamed;
+  const [directClosed, bareClosed, gatewayClosed, , portkeyClosed] = closed;
   const errors = (measurement: Measurement): string =>
     measurement.errors === 0 ? '0' : `${measurement.errors} (${measurement.errorSamples.join('; ')})`;
   const cacheColumn = (measurement: Measurement): string =>
@@ -593,18 +637,18 @@ Run \`${data.startedAt.toISOString()}\` at commit \`${gitRevision()}\`${staleBui
 Machine: ${data.cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, Linux load average
 ${data.loadBefore.map((value) => value.toFixed(2)).join(' / ')} (1/5/15 min) before and ${data.loadAfter.map((value) => value.toFixed(2)).join(' / ')} after.
 ${busy ? '\n> **The machine was busy** (1-minute load above half the core count): other jobs shared the cores, so absolute numbers are pessimistic and noisy; the side-by-side ratios are the meaningful part.\n' : ''}
-Four paths to the same upstream (the testkit's \`createFakeUpstream()\`, OpenAI Chat Completions, in the
+Five paths to the same upstream (the testkit's \`createFakeUpstream()\`, OpenAI Chat Completions, in the
 benchmark's own process): **direct**, through a **bare \`node:http\` proxy** (keep-alive agent, bodies piped;
 bench/src/gateway-bench/bare-proxy.ts) and through the **Bulwark gateway** (\`node apps/gateway/dist/cli.js serve\`,
 one \`openai\` provider pointing at the fake upstream — an OpenAI client to an OpenAI provider is the **same-format
 passthrough** (body forwarded as sent, answer relayed as sent) —, and a second gateway whose provider has
-\`passthrough: false\`, so every call is **translated** (normalized, sent through the SDK, re-encoded); default retry/timeout/breaker/usage, memory limiter with
+\`passthrough: false\`, so every call is **translated** (normalized, sent through the SDK, re-encoded), and the **Portkey gateway** as the peer; Bulwark: default retry/timeout/breaker/usage, memory limiter with
 generous limits, cache off so every call reaches the upstream; the fake upstream advertises (and enforces)
 ${upstreamAdvertisedRpm.toLocaleString('en-US')} RPM in its rate-limit headers, which the adaptive limiter follows — with the fake's default
 10,000 RPM the gateway is correctly held to about 167 req/s (\`--upstream-rpm 10000\` shows it); the cache-hit row uses a second gateway with the
 memory cache). Each server and the load generator are separate processes on 127.0.0.1.
 
-- Every phase runs the four paths ${rounds} time(s) in a rotated order; rows show the median of the rounds
+- Every phase runs the five paths ${rounds} time(s) in a rotated order; rows show the median of the rounds
   (requests and errors are summed), and "added" is the median over rounds of (path − direct) in the same round.
 - Open loop: ${rate} requests/s for ${openSeconds} s after ${warmupSeconds} s of warm-up, Node generator in a child process, latency from
   send to the last body byte; streamed first byte = send to the first body byte. Percentiles in ms; "added" is relative to
@@ -636,20 +680,25 @@ ${closedRows.join('\n')}
 
 ## Gateway versus bare proxy, and the targets
 
-| Measure | bare proxy | gateway | gateway / bare | target | |
-| --- | ---: | ---: | ---: | --- | --- |
-| added p50 (ms) | ${signed(added(barePlain!, 'p50'))} | ${signed(added(gatewayPlain!, 'p50'))} | ${ratio(added(gatewayPlain!, 'p50'), added(barePlain!, 'p50'))} | ≤ +1 ms | ${verdict(added(gatewayPlain!, 'p50') <= 1)} |
-| added p99 (ms) | ${signed(added(barePlain!, 'p99'))} | ${signed(added(gatewayPlain!, 'p99'))} | ${ratio(added(gatewayPlain!, 'p99'), added(barePlain!, 'p99'))} | (Portkey: +35 ms) | |
-| added first byte p50 (ms) | ${signed(addedFirstByte(bareStream!, 'p50'))} | ${signed(addedFirstByte(gatewayStream!, 'p50'))} | ${ratio(addedFirstByte(gatewayStream!, 'p50'), addedFirstByte(bareStream!, 'p50'))} | ≤ +1 ms | ${verdict(addedFirstByte(gatewayStream!, 'p50') <= 1)} |
-| added first byte p99 (ms) | ${signed(addedFirstByte(bareStream!, 'p99'))} | ${signed(addedFirstByte(gatewayStream!, 'p99'))} | ${ratio(addedFirstByte(gatewayStream!, 'p99'), addedFirstByte(bareStream!, 'p99'))} | | |
-| throughput (req/s) | ${fmt(bareClosed!.throughputPerSecond, 0)} | ${fmt(gatewayClosed!.throughputPerSecond, 0)} | ${ratio(gatewayClosed!.throughputPerSecond, bareClosed!.throughputPerSecond)} | ≥ 2,500 | ${verdict(gatewayClosed!.throughputPerSecond >= 2500)} |
-| proxy CPU per request at ${rate} req/s (µs) | ${fmt(barePlain!.serverCpuMicroseconds, 0)} | ${fmt(gatewayPlain!.serverCpuMicroseconds, 0)} | ${ratio(gatewayPlain!.serverCpuMicroseconds!, barePlain!.serverCpuMicroseconds!)} | | |
-| proxy CPU per streamed request at ${rate} req/s (µs) | ${fmt(bareStream!.serverCpuMicroseconds, 0)} | ${fmt(gatewayStream!.serverCpuMicroseconds, 0)} | ${ratio(gatewayStream!.serverCpuMicroseconds!, bareStream!.serverCpuMicroseconds!)} | | |
-| proxy CPU per request, closed loop (µs) | ${fmt(bareClosed!.serverCpuMicroseconds, 0)} | ${fmt(gatewayClosed!.serverCpuMicroseconds, 0)} | ${ratio(gatewayClosed!.serverCpuMicroseconds!, bareClosed!.serverCpuMicroseconds!)} | | |
-| throughput vs direct | ${ratio(bareClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | ${ratio(gatewayClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | | | |
+The gateway column is the same-format passthrough. Ratios of added latency are ratios of the medians of
+per-round differences, so they are noisy when the bare proxy's own added time is a fraction of a millisecond.
 
-Reference points on this machine kind (from the project's "Speed is a feature" targets): Portkey adds +2.7 ms p50 /
-+35 ms p99 at 200 req/s and saturates near 500 req/s; a bare \`node:http\` proxy adds +0.5 ms and does ~4,500 req/s.
+| Measure | bare proxy | Portkey | gateway | gateway / bare | gateway / Portkey | target (issue 13) | |
+| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |
+| added p50 (ms) | ${signed(added(barePlain!, 'p50'))} | ${signed(added(portkeyPlain!, 'p50'))} | ${signed(added(gatewayPlain!, 'p50'))} | ${ratio(added(gatewayPlain!, 'p50'), added(barePlain!, 'p50'))} | ${ratio(added(gatewayPlain!, 'p50'), added(portkeyPlain!, 'p50'))} | ≤ +0.8 ms | ${verdict(added(gatewayPlain!, 'p50') <= 0.8)} |
+| added p99 (ms) | ${signed(added(barePlain!, 'p99'))} | ${signed(added(portkeyPlain!, 'p99'))} | ${signed(added(gatewayPlain!, 'p99'))} | ${ratio(added(gatewayPlain!, 'p99'), added(barePlain!, 'p99'))} | ${ratio(added(gatewayPlain!, 'p99'), added(portkeyPlain!, 'p99'))} | ≤ +2.5 ms | ${verdict(added(gatewayPlain!, 'p99') <= 2.5)} |
+| added first byte p50 (ms) | ${signed(addedFirstByte(bareStream!, 'p50'))} | ${signed(addedFirstByte(portkeyStream!, 'p50'))} | ${signed(addedFirstByte(gatewayStream!, 'p50'))} | ${ratio(addedFirstByte(gatewayStream!, 'p50'), addedFirstByte(bareStream!, 'p50'))} | ${ratio(addedFirstByte(gatewayStream!, 'p50'), addedFirstByte(portkeyStream!, 'p50'))} | ≤ +1 ms | ${verdict(addedFirstByte(gatewayStream!, 'p50') <= 1)} |
+| added first byte p99 (ms) | ${signed(addedFirstByte(bareStream!, 'p99'))} | ${signed(addedFirstByte(portkeyStream!, 'p99'))} | ${signed(addedFirstByte(gatewayStream!, 'p99'))} | ${ratio(addedFirstByte(gatewayStream!, 'p99'), addedFirstByte(bareStream!, 'p99'))} | ${ratio(addedFirstByte(gatewayStream!, 'p99'), addedFirstByte(portkeyStream!, 'p99'))} | | |
+| throughput (req/s) | ${fmt(bareClosed!.throughputPerSecond, 0)} | ${fmt(portkeyClosed!.throughputPerSecond, 0)} | ${fmt(gatewayClosed!.throughputPerSecond, 0)} | ${ratio(gatewayClosed!.throughputPerSecond, bareClosed!.throughputPerSecond)} | ${ratio(gatewayClosed!.throughputPerSecond, portkeyClosed!.throughputPerSecond)} | ≥ 0.60× bare | ${verdict(gatewayClosed!.throughputPerSecond >= 0.6 * bareClosed!.throughputPerSecond)} |
+| proxy CPU per request at ${rate} req/s (µs) | ${fmt(barePlain!.serverCpuMicroseconds, 0)} | ${fmt(portkeyPlain!.serverCpuMicroseconds, 0)} | ${fmt(gatewayPlain!.serverCpuMicroseconds, 0)} | ${ratio(gatewayPlain!.serverCpuMicroseconds!, barePlain!.serverCpuMicroseconds!)} | ${ratio(gatewayPlain!.serverCpuMicroseconds!, portkeyPlain!.serverCpuMicroseconds!)} | ≤ 2× bare | ${verdict(gatewayPlain!.serverCpuMicroseconds! <= 2 * barePlain!.serverCpuMicroseconds!)} |
+| proxy CPU per streamed request at ${rate} req/s (µs) | ${fmt(bareStream!.serverCpuMicroseconds, 0)} | ${fmt(portkeyStream!.serverCpuMicroseconds, 0)} | ${fmt(gatewayStream!.serverCpuMicroseconds, 0)} | ${ratio(gatewayStream!.serverCpuMicroseconds!, bareStream!.serverCpuMicroseconds!)} | ${ratio(gatewayStream!.serverCpuMicroseconds!, portkeyStream!.serverCpuMicroseconds!)} | | |
+| proxy CPU per request, closed loop (µs) | ${fmt(bareClosed!.serverCpuMicroseconds, 0)} | ${fmt(portkeyClosed!.serverCpuMicroseconds, 0)} | ${fmt(gatewayClosed!.serverCpuMicroseconds, 0)} | ${ratio(gatewayClosed!.serverCpuMicroseconds!, bareClosed!.serverCpuMicroseconds!)} | ${ratio(gatewayClosed!.serverCpuMicroseconds!, portkeyClosed!.serverCpuMicroseconds!)} | | |
+| throughput vs direct | ${ratio(bareClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | ${ratio(portkeyClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | ${ratio(gatewayClosed!.throughputPerSecond, directClosed!.throughputPerSecond)} | | | | |
+
+Portkey is measured in the same run (its row above): \`@portkey-ai/gateway\` ${portkeyVersion()} (a devDependency of bench/ only,
+\`@hono/node-server\` pinned to 1.13.8 by a pnpm override), \`node build/start-server.js --headless\` with NODE_ENV=production,
+bound to 127.0.0.1, each request routed to the same fake upstream by \`x-portkey-provider: openai\` +
+\`x-portkey-custom-host: <upstream>/v1\`.
 
 ## Client CPU per upstream call, by layer
 

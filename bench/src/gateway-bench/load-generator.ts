@@ -63,6 +63,7 @@ function send(
           'content-type': 'application/json',
           'content-length': payload.length,
           authorization: 'Bearer sk-bench-not-a-secret',
+          ...job.headers,
         },
       },
       (response: IncomingMessage) => {

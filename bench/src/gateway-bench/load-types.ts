@@ -22,6 +22,8 @@ export interface LoadJob {
   requestTimeoutMs: number;
   /** Response header whose values are counted (e.g. `x-bulwark-cache`). */
   countHeader?: string;
+  /** Extra request headers (e.g. Portkey's routing headers). */
+  headers?: Record<string, string>;
 }
 
 /** Latency percentiles in milliseconds. */

@@ -1,5 +1,9 @@
 /** Child processes of the gateway benchmark: started, awaited until they listen, and always stopped. */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CallCostJob, CallCostRow } from './call-cost.js';
 import type { LoadJob, LoadResult } from './load-types.js';
 
@@ -71,6 +75,59 @@ export async function startBareProxy(upstreamUrl: string): Promise<ServerProcess
   child.stdout?.resume();
   child.stderr?.resume();
   return { url, startupMs: performance.now() - spawnedAt, pid: child.pid!, stop: stopper(child) };
+}
+
+/** A port that was free on 127.0.0.1 a moment ago (for servers that cannot listen on port 0). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The Portkey gateway (`@portkey-ai/gateway`, its own `build/start-server.js` under plain Node, headless,
+ * NODE_ENV=production). It listens on a port without naming a host, so portkey-loopback.mjs is preloaded
+ * to make that listen bind 127.0.0.1 only. Route a request with `portkeyHeaders(upstream)`.
+ */
+export async function startPortkey(): Promise<ServerProcess> {
+  const require = createRequire(import.meta.url);
+  const entry = join(
+    dirname(require.resolve('@portkey-ai/gateway/package.json')),
+    'build',
+    'start-server.js',
+  );
+  const port = await freeLoopbackPort();
+  const spawnedAt = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      fileURLToPath(new URL('./portkey-loopback.mjs', import.meta.url)),
+      entry,
+      `--port=${port}`,
+      '--headless',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } },
+  );
+  await waitForLine(child, /(Ready) for connections/, 'Portkey gateway', 60_000);
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    startupMs: performance.now() - spawnedAt,
+    pid: child.pid!,
+    stop: stopper(child),
+  };
+}
+
+/** Portkey's per-request routing to an OpenAI-compatible upstream at a custom base URL. */
+export function portkeyHeaders(upstreamOpenAIBaseURL: string): Record<string, string> {
+  return { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstreamOpenAIBaseURL };
 }
 
 /**

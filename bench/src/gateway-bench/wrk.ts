@@ -90,6 +90,8 @@ export async function wrkClosedLoop(options: {
   durationMs: number;
   warmupMs: number;
   scratchDirectory: string;
+  /** Extra request headers (e.g. Portkey's routing headers). */
+  headers?: Record<string, string>;
 }): Promise<WrkResult> {
   const script = join(options.scratchDirectory, 'post.lua');
   writeFileSync(
@@ -99,6 +101,9 @@ export async function wrkClosedLoop(options: {
       `wrk.body = [==[${options.body}]==]`,
       'wrk.headers["Content-Type"] = "application/json"',
       'wrk.headers["Authorization"] = "Bearer sk-bench-not-a-secret"',
+      ...Object.entries(options.headers ?? {}).map(
+        ([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`,
+      ),
       '',
     ].join('\n'),
   );
