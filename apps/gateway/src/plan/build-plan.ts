@@ -21,7 +21,7 @@ import {
 } from '@bulwark/core';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { describeIssue } from '../config/load-config.js';
-import { builtinPlugins } from './builtin-plugins.js';
+import { builtinPlugins, lazyBuiltinProviders } from './builtin-plugins.js';
 import { createMasker, maskConfig, maskConfigError } from './mask-secrets.js';
 import { type CreatedMiddleware, createMiddleware, expandMiddleware } from './middleware-list.js';
 import { checkReadiness, type ReadinessProbe, type ReadinessReport } from './readiness.js';
@@ -176,7 +176,12 @@ export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions
         });
       }
       if (!registry.has('provider', plugin)) {
-        const available = registry.list('provider').map((descriptor) => descriptor.name);
+        const available = [
+          ...new Set([
+            ...lazyBuiltinProviders,
+            ...registry.list('provider').map((descriptor) => descriptor.name),
+          ]),
+        ];
         throw new ConfigError({
           path: `${path}.plugin`,
           message: describeIssue(

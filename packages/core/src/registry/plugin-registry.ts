@@ -139,10 +139,17 @@ function incompatibility(value: unknown, packageName?: string): string | undefin
   return undefined;
 }
 
-function isMissingModule(error: unknown, packageName: string): boolean {
+/** The package a module-not-found error could not find (`Cannot find package 'x'` / `module 'x'`), if it is one. */
+function missingPackageOf(error: unknown): string | undefined {
   const code = (error as { code?: string })?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
   const message = error instanceof Error ? error.message : '';
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(packageName);
+  const specifier = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+  if (specifier === undefined) return '';
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:'))
+    return specifier;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 export interface PluginRegistryOptions {
@@ -220,11 +227,23 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
       try {
         module = (await importer(packageName)) as Record<string, unknown>;
       } catch (error) {
-        if (isMissingModule(error, packageName)) {
+        const missing = missingPackageOf(error);
+        if (
+          missing === packageName ||
+          (missing === '' && error instanceof Error && error.message.includes(packageName))
+        ) {
           throw new PluginNotFoundError({
             packageName,
             cause: error,
             message: `Plugin package "${packageName}" is not installed. Install it next to Bulwark: pnpm add ${packageName} (or npm install ${packageName}).`,
+          });
+        }
+        if (missing) {
+          // The plugin is installed but something it imports is not (an SDK it takes as an optional peer).
+          throw new ConfigError({
+            path: 'plugins',
+            cause: error,
+            message: `Plugin package "${packageName}" needs "${missing}", which is not installed: pnpm add ${missing} (or npm install ${missing}).`,
           });
         }
         throw error;

@@ -98,6 +98,30 @@ describe('plugin contract and core versions', () => {
     );
   });
 
+  it('load() of an installed plugin whose SDK is missing names the SDK, not the plugin, as not installed', async () => {
+    const registry = createPluginRegistry();
+    const missing = (specifier: string) =>
+      Object.assign(
+        new Error(`Cannot find package '${specifier}' imported from /app/node_modules/x/dist/index.js`),
+        {
+          code: 'ERR_MODULE_NOT_FOUND',
+        },
+      );
+    const error = await configErrorOf(() =>
+      registry.load('@bulwark/provider-openai', async () => {
+        throw missing('openai');
+      }),
+    );
+    expect(error.message).toContain(
+      'Plugin package "@bulwark/provider-openai" needs "openai", which is not installed',
+    );
+    await expect(
+      registry.load('@acme/absent', async () => {
+        throw missing('@acme/absent');
+      }),
+    ).rejects.toThrow('Plugin package "@acme/absent" is not installed');
+  });
+
   it('an unreadable coreRange is reported, not guessed', async () => {
     const registry = createPluginRegistry();
     const error = await configErrorOf(() => registry.register(middleware({ coreRange: 'latest' })));
