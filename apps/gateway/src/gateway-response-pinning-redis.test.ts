@@ -1,4 +1,10 @@
-import { createFakeUpstream, type FakeUpstream, type TestRedis, useTestRedis } from '@bulwark/testkit';
+import {
+  createFakeUpstream,
+  type FakeUpstream,
+  freePort,
+  type TestRedis,
+  useTestRedis,
+} from '@bulwark/testkit';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from './config/config-schema.js';
@@ -108,13 +114,32 @@ describe('previous_response_id pins shared on Redis between gateway replicas', (
 
   it('routes a follow-up normally once the pin has expired on Redis (ttlSeconds)', async () => {
     const store = { plugin: 'redis' as const, url: redis.url, prefix: `${redis.prefix}short:` };
-    const a = await replica({ store, ttlSeconds: 0.3 });
-    const b = await replica({ store, ttlSeconds: 0.3 });
+    const a = await replica({ store, ttlSeconds: 1 });
+    const b = await replica({ store, ttlSeconds: 1 });
     const id = await producedBySecond(a);
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await b.responses.create({ model: 'stateful', input: 'in time', previous_response_id: id });
+    expect(second.requests).toHaveLength(1);
+    second.reset();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     await b.responses.create({ model: 'stateful', input: 'too late', previous_response_id: id });
     expect(first.requests).toHaveLength(1);
     expect(second.requests).toHaveLength(0);
+  });
+
+  it('fails open when its Redis does not answer: routed normally, not ready in /readyz', async () => {
+    const store = { plugin: 'redis' as const, url: `redis://127.0.0.1:${await freePort()}` };
+    const down = await replica({ store });
+    // The answer still comes (its pin is lost), and the follow-up goes to the alias's first target.
+    const id = await producedBySecond(down);
+    await down.responses.create({ model: 'stateful', input: 'then?', previous_response_id: id });
+    expect(first.requests).toHaveLength(1);
+    expect(second.requests).toHaveLength(0);
+    const ready = await fetch(`${gateways.at(-1)!.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { checks: Array<{ path: string; ready: boolean }> };
+    expect(body.checks).toContainEqual(
+      expect.objectContaining({ path: 'responses.pinning.store', ready: false }),
+    );
   });
 
   it('reports the pin store in /readyz', async () => {

@@ -94,10 +94,10 @@ describe('Redis response pin store', () => {
   });
 
   it('lets Redis expire a pin after its TTL', async () => {
-    const store = await open(0.2, `${redis.prefix}short:`);
+    const store = await open(1, `${redis.prefix}short:`);
     await store.set('resp_short', { provider: 'one', model: 'gpt-5' });
     expect(await store.get('resp_short')).toEqual({ provider: 'one', model: 'gpt-5' });
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await store.get('resp_short')).toBeUndefined();
     expect(await raw.exists(`${redis.prefix}short:response-pin:resp_short`)).toBe(0);
   });
