@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { BulwarkError, createEventBus, createJsonLogger, redactSecrets, systemClock } from '@bulwark/core';
 import { stringify as toYaml } from 'yaml';
 import type { GatewayConfigInput } from './config/config-schema.js';
@@ -86,6 +87,7 @@ async function serve(flags: Flags): Promise<void> {
     fail(`--port must be a number from 0 to 65535 (got "${port}")`);
   const gateway = await startGateway({
     config,
+    ...(file === undefined ? {} : { configDirectory: dirname(resolve(file)) }),
     ...(port === undefined ? {} : { port: Number(port) }),
     ...(host === undefined ? {} : { host }),
   });
@@ -114,7 +116,12 @@ async function checkConfig(flags: Flags): Promise<void> {
   const raw = readConfigFile(file, { maxBytes: configMaxBytesFrom(process.env) });
   const config = validateGatewayConfig(substituteEnv(raw, process.env));
   const logger = createJsonLogger({ level: 'error' });
-  const plan = await buildPlan(config, { logger, events: createEventBus({ logger }), clock: systemClock });
+  const plan = await buildPlan(config, {
+    logger,
+    events: createEventBus({ logger }),
+    clock: systemClock,
+    configDirectory: dirname(resolve(file)),
+  });
   try {
     const description = plan.describe();
     const text = flags.switches.has('--json')

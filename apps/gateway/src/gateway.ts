@@ -37,6 +37,8 @@ const cutGraceMs = 1000;
 export interface GatewayOptions {
   /** The config: a parsed file (validated here, `${env:…}` substituted) or an already validated one. */
   config: GatewayConfigInput | GatewayConfig;
+  /** The config file's directory: `plugins:` packages are looked for there first, then in the working directory. */
+  configDirectory?: string;
   /** Environment for `${env:NAME}`. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** Extra plugin descriptors (embedding, tests), registered after the built-ins. */
@@ -89,6 +91,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       events,
       clock,
       ...(options.plugins ? { plugins: options.plugins } : {}),
+      ...(options.configDirectory ? { configDirectory: options.configDirectory } : {}),
     });
   } catch (error) {
     metrics?.close();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   BulwarkError,
   type Clock,
@@ -24,6 +25,7 @@ import { describeIssue } from '../config/load-config.js';
 import { builtinPlugins, lazyBuiltinProviders } from './builtin-plugins.js';
 import { createMasker, maskConfig, maskConfigError } from './mask-secrets.js';
 import { type CreatedMiddleware, createMiddleware, expandMiddleware } from './middleware-list.js';
+import { createPluginImporter } from './plugin-importer.js';
 import { checkReadiness, type ReadinessProbe, type ReadinessReport } from './readiness.js';
 
 export type { MiddlewareSection } from './middleware-list.js';
@@ -73,8 +75,13 @@ export interface BuildPlanOptions {
   clock: Clock;
   /** Extra descriptors (embedding, tests), registered after the built-ins. */
   plugins?: readonly PluginDescriptor[];
-  /** Imports `plugins:` packages; default `import()`. */
+  /**
+   * Imports `plugins:` packages. Default: from `configDirectory`, then the working directory, then next
+   * to the gateway (`createPluginImporter`); relative paths resolve against `configDirectory`.
+   */
   importer?: (specifier: string) => Promise<unknown>;
+  /** The config file's directory, searched first for `plugins:` packages. */
+  configDirectory?: string;
 }
 
 type Closable = { close?: () => unknown; dispose?: () => unknown };
@@ -111,6 +118,17 @@ function registerConfigSecrets(value: unknown, key = ''): void {
   }
 }
 
+/** The gateway's own dependencies: loaded from its installation, whatever a project has installed. */
+const gatewayDependencies: ReadonlySet<string> = new Set(
+  Object.keys(
+    (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      }
+    ).dependencies ?? {},
+  ),
+);
+
 /**
  * Resolves a validated config into live plugins: loads `plugins:` packages, creates providers and
  * middleware through core's plugin registry, checks every target names a provider. On any error it
@@ -118,7 +136,13 @@ function registerConfigSecrets(value: unknown, key = ''): void {
  */
 export async function buildPlan(config: GatewayConfig, options: BuildPlanOptions): Promise<GatewayPlan> {
   // Imported from here, so packages resolve next to the gateway (not next to @bulwark/core).
-  const importer = options.importer ?? ((specifier: string) => import(specifier));
+  const importer =
+    options.importer ??
+    createPluginImporter({
+      directories: [...(options.configDirectory ? [options.configDirectory] : []), process.cwd()],
+      fallback: (specifier: string) => import(specifier),
+      own: gatewayDependencies,
+    });
   registerConfigSecrets(config);
   // Every instance, those plugins create through their context included (the cache middleware's
   // backend, a limiter's store), is closed with the plan.

@@ -139,6 +139,12 @@ function incompatibility(value: unknown, packageName?: string): string | undefin
   return undefined;
 }
 
+/** ` (looked in: a, b)` when the importer says where it looked (`searched` on its error). */
+function searchedIn(error: unknown): string {
+  const searched = (error as { searched?: unknown })?.searched;
+  return Array.isArray(searched) && searched.length > 0 ? ` (looked in: ${searched.join(', ')})` : '';
+}
+
 /** The package a module-not-found error could not find (`Cannot find package 'x'` / `module 'x'`), if it is one. */
 function missingPackageOf(error: unknown): string | undefined {
   const code = (error as { code?: string })?.code;
@@ -235,7 +241,7 @@ export function createPluginRegistry(options: PluginRegistryOptions = {}): Plugi
           throw new PluginNotFoundError({
             packageName,
             cause: error,
-            message: `Plugin package "${packageName}" is not installed. Install it next to Bulwark: pnpm add ${packageName} (or npm install ${packageName}).`,
+            message: `Plugin package "${packageName}" is not installed${searchedIn(error)}. Install it next to Bulwark: pnpm add ${packageName} (or npm install ${packageName}).`,
           });
         }
         if (missing) {
