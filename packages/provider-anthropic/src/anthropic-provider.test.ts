@@ -64,7 +64,8 @@ describe('complete over real HTTP', () => {
     expect(upstream.requests).toHaveLength(1);
     const sent = upstream.requests[0]!;
     expect(sent.path).toBe('/v1/messages');
-    expect(sent.headers['x-api-key']).toBe(apiKey);
+    // @anthropic-ai/sdk 0.x sends the key as x-api-key, 1.x as a bearer token.
+    expect(sent.headers['x-api-key'] ?? sent.headers.authorization?.replace(/^Bearer /, '')).toBe(apiKey);
     expect(sent.headers['x-stainless-retry-count']).toBe('0');
     expect(sent.body).toEqual({
       model,

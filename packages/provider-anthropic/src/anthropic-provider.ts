@@ -17,6 +17,9 @@ import {
 } from './response-mapping.js';
 import { AnthropicFrameTap, tapAnthropicJson } from './wire-passthrough.js';
 
+/** The `anthropic-version` this provider speaks (its request and response mappers follow it). */
+const anthropicApiVersion = '2023-06-01';
+
 /** `max_tokens` sent when a request sets no `maxTokens` (the Messages API requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
 
@@ -62,7 +65,12 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
     apiKeyEnv: 'ANTHROPIC_API_KEY',
     baseURLExample: 'https://api.anthropic.com',
     timeoutMs,
-    create: (settings) => new Anthropic(settings),
+    // The API version the mappers were written for, whatever the SDK's default (1.x sends a newer one).
+    create: (settings) =>
+      new Anthropic({
+        ...settings,
+        defaultHeaders: { 'anthropic-version': anthropicApiVersion, ...settings.defaultHeaders },
+      }),
   });
   const mapping: AnthropicMappingOptions = {
     name,

@@ -85,7 +85,10 @@ describe('Anthropic same-format passthrough', () => {
     );
     const received = upstream.requests[0]!;
     expect(received.body).toEqual({ ...body, model: 'claude-x' });
-    expect(received.headers['x-api-key']).toBe(apiKey);
+    // @anthropic-ai/sdk 0.x sends the key as x-api-key, 1.x as a bearer token.
+    expect(received.headers['x-api-key'] ?? received.headers.authorization?.replace(/^Bearer /, '')).toBe(
+      apiKey,
+    );
     expect(received.headers['anthropic-beta']).toBe('prompt-caching-2024-07-31');
     expect(received.headers['anthropic-version']).toBe('2099-01-01');
     expect(result).toMatchObject({
