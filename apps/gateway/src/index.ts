@@ -19,4 +19,4 @@ export type { MetricLabelNames } from './metrics/metric-names.js';
 export { metricNamesFromConfig } from './metrics/metric-names.js';
 export type { BuildPlanOptions, GatewayPlan, PlanDescription } from './plan/build-plan.js';
 export { buildPlan, middlewareSections } from './plan/build-plan.js';
-export { builtinPlugins } from './plan/builtin-plugins.js';
+export { builtinPlugins, lazyBuiltinProviders } from './plan/builtin-plugins.js';
