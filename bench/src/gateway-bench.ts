@@ -1,7 +1,8 @@
 /**
  * Gateway overhead, side by side in one run: the same fake OpenAI upstream reached (a) directly,
- * (b) through a bare `node:http` pass-through proxy and (c) through the Bulwark gateway (its CLI from
- * apps/gateway/dist, default policies, cache off; then a separate cache-hit run).
+ * (b) through a bare `node:http` pass-through proxy, (c) through the Bulwark gateway (its CLI from
+ * apps/gateway/dist, default policies, cache off; same-format passthrough and translated; then a separate
+ * cache-hit run) and (d) through the Portkey gateway (`@portkey-ai/gateway`, bound to 127.0.0.1) as the peer.
  *
  * Measures added latency at a fixed open-loop rate, streamed time to first byte, and closed-loop
  * throughput; then profiles the gateway (`node --cpu-prof`) under the closed-loop load.
@@ -720,7 +721,7 @@ ${data.profileSection}
 \`\`\`sh
 apt-get install -y wrk        # optional; without it the closed loop uses the Node generator (printed)
 pnpm turbo run build --filter=@bulwark/gateway... --filter=@bulwark/testkit --output-logs=errors-only
-pnpm --filter @bulwark/bench bench:gateway            # ~4 minutes; rewrites this file
+pnpm --filter @bulwark/bench bench:gateway            # ~12 minutes; rewrites this file
 pnpm --filter @bulwark/bench bench:gateway --quick    # short phases, prints only
 \`\`\`
 Options: \`--rounds N\`, \`--rate N\`, \`--duration S\`, \`--connections N\`, \`--loadgen node|wrk\`, \`--chunk-delay MS\`, \`--upstream-rpm N\`, \`--no-profile\`.
