@@ -19,7 +19,11 @@ import type { DashboardRoutes } from '../dashboard/dashboard-routes.js';
 import { anthropicFormat } from '../formats/anthropic-format.js';
 import type { ClientFormat, ParsedClientRequest } from '../formats/client-format.js';
 import { openAIFormat } from '../formats/openai-format.js';
-import { checkStrictTranslation, droppedHeader, type TranslationMode } from '../formats/translation-policy.js';
+import {
+  checkStrictTranslation,
+  droppedHeader,
+  type TranslationMode,
+} from '../formats/translation-policy.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ReadinessReport } from '../plan/readiness.js';
 import { costHeaders } from '../request-log/cost-headers.js';
@@ -321,13 +325,14 @@ export function createRequestHandler(
         }
         // A passthrough answer goes back as the upstream sent it, read whole before the first byte.
         if (answer.wire?.body !== undefined) sendWire(response, answer, defaultCacheStatus);
-        else sendJson(response, 200, format.response(answer), {
-          'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
-          'x-bulwark-attempts': String(countAttempts(answer.attempts)),
-          'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
-          ...costHeaders(answer),
-          ...droppedHeader(bulwark, format, parsed, answer.provider),
-        });
+        else
+          sendJson(response, 200, format.response(answer), {
+            'x-bulwark-target': safeHeaderValue(`${answer.provider}/${answer.model}`),
+            'x-bulwark-attempts': String(countAttempts(answer.attempts)),
+            'x-bulwark-cache': answer.cache ?? defaultCacheStatus,
+            ...costHeaders(answer),
+            ...droppedHeader(bulwark, format, parsed, answer.provider),
+          });
       }
     } catch (thrown) {
       if (logged) logged.error = toBulwarkError(cutBy ?? thrown);
