@@ -24,6 +24,10 @@ beforeAll(async () => {
       models: {
         sonnet: [{ provider: 'claude', model: 'claude-sonnet-4-5' }],
         smart: [{ provider: 'gpt', model: 'gpt-4o' }],
+        pair: [
+          { provider: 'claude', model: 'claude-sonnet-4-5' },
+          { provider: 'claude', model: 'claude-haiku-4-5' },
+        ],
       },
       retry: false,
       breaker: false,
@@ -83,17 +87,36 @@ describe('/v1/messages/count_tokens', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
-  it('answers Anthropic-shaped errors: an upstream 529 overload, an unknown model, a missing field', async () => {
+  it('falls back to the next counting target, then to the local count marked estimated, when upstreams fail', async () => {
     upstream.enqueue({ kind: 'status', status: 529 });
-    const overloaded = await anthropic.messages
-      .countTokens({ model: 'sonnet', messages })
+    const next = await anthropic.messages.countTokens({ model: 'pair', messages }).withResponse();
+    expect(next.data.input_tokens).toBeGreaterThan(0);
+    expect(next.response.headers.get('x-bulwark-target')).toBe('claude/claude-haiku-4-5');
+    expect(next.response.headers.get('x-bulwark-attempts')).toBe('2');
+    expect(next.response.headers.get('x-bulwark-estimated')).toBeNull();
+    expect(upstream.requests.map((request) => (request.body as { model: string }).model)).toEqual([
+      'claude-sonnet-4-5',
+      'claude-haiku-4-5',
+    ]);
+
+    upstream.reset();
+    upstream.enqueue({ kind: 'status', status: 529 });
+    const local = await anthropic.messages.countTokens({ model: 'sonnet', messages }).withResponse();
+    expect(local.data.input_tokens).toBeGreaterThan(0);
+    expect(local.response.headers.get('x-bulwark-estimated')).toBe('true');
+    expect(local.response.headers.get('x-bulwark-count-fallback')).toBe('overloaded');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("answers the request's own errors in Anthropic's shape: an upstream 400, an unknown model, a missing field", async () => {
+    upstream.enqueue({ kind: 'status', status: 400 });
+    const refused = await anthropic.messages
+      .countTokens({ model: 'pair', messages })
       .catch((error: unknown) => error);
-    expect(overloaded).toBeInstanceOf(Anthropic.APIError);
-    // The gateway answers an upstream overload as it does for chat: 503 with Anthropic's overloaded_error.
-    expect((overloaded as InstanceType<typeof Anthropic.APIError>).status).toBe(503);
-    expect(JSON.stringify((overloaded as InstanceType<typeof Anthropic.APIError>).error)).toContain(
-      'overloaded_error',
-    );
+    expect(refused).toBeInstanceOf(Anthropic.APIError);
+    expect((refused as InstanceType<typeof Anthropic.APIError>).status).toBe(400);
+    // An invalid request is not the upstream's fault: no second target, no local estimate.
+    expect(upstream.requests).toHaveLength(1);
     const unknown = await anthropic.messages
       .countTokens({ model: 'nope', messages })
       .catch((error: unknown) => error);
