@@ -341,6 +341,7 @@ describe('policies on the passthrough path', () => {
 
   it('retries a passthrough stream whose first byte is later than the first-token timeout', async () => {
     primary.enqueue(
+      // biome-ignore lint/suspicious/noThenProperty: the fake upstream's delay behaviour names what follows `then`
       { kind: 'delay', ms: 10_000, then: { kind: 'raw', frames: anthropicFrames } },
       { kind: 'raw', frames: anthropicFrames },
     );

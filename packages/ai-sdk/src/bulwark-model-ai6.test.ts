@@ -33,7 +33,7 @@ it('ai 6 generateText and streamText run on a v3 bulwarkModel', async () => {
   const model = bulwarkModel(bulwark, 'smart', { specificationVersion: 'v3' }) as unknown as LanguageModel;
   const answer = await generateText({ model, prompt: 'hello from ai 6', maxRetries: 0 });
   expect(answer.text).toBe('echo: hello from ai 6');
-  expect((answer.providerMetadata?.bulwark as unknown as BulwarkProviderMetadata).provider).toBe('main');
+  expect((answer.providerMetadata!.bulwark as unknown as BulwarkProviderMetadata).provider).toBe('main');
   const stream = streamText({ model, prompt: 'stream from ai 6', maxRetries: 0 });
   expect(await stream.text).toBe('echo: stream from ai 6');
   expect(await stream.finishReason).toBe('stop');

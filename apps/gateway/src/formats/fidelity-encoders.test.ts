@@ -70,6 +70,7 @@ describe('OpenAI-format answers of a translated call', () => {
   it('answers a refusal with message.refusal, null content and finish_reason stop', () => {
     const body = openAIResponse({ ...base, refusal: 'No.', finishReason: 'content_filter' }) as Record<
       string,
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads an untyped wire body
       any
     >;
     expect(body.choices[0].message).toMatchObject({ content: null, refusal: 'No.' });
@@ -140,6 +141,7 @@ describe('Anthropic-format answers of a translated call', () => {
   it('answers a refusal as its text with stop_reason refusal', () => {
     const body = anthropicResponse({ ...base, refusal: 'No.', finishReason: 'content_filter' }) as Record<
       string,
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads an untyped wire body
       any
     >;
     expect(body.content).toEqual([{ type: 'text', text: 'No.' }]);

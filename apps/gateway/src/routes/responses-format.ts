@@ -40,6 +40,7 @@ function contentParts(
   if (!Array.isArray(content)) return bad(path, 'must be a string or an array of content parts');
   const parts: UserContentPart[] = [];
   let text = '';
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: `return bad(…)` throws (it returns never)
   content.forEach((part, index) => {
     const at = `${path}[${index}]`;
     if (!isRecord(part)) return bad(at, 'must be an object');
@@ -83,6 +84,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (typeof input === 'string') messages.push({ role: 'user', content: input });
   else if (Array.isArray(input)) {
     let pendingCalls: AssistantMessage | undefined;
+    // biome-ignore lint/suspicious/useIterableCallbackReturn: `return bad(…)` throws (it returns never)
     input.forEach((item, index) => {
       const at = `input[${index}]`;
       if (!isRecord(item)) return bad(at, 'must be an object');
