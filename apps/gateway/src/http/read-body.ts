@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type Clock, InvalidRequestError, systemClock } from '@bulwark/core';
+import { type Clock, checkJsonDepth, InvalidRequestError, systemClock } from '@bulwark/core';
 
 /** Status 413: the body is larger than the configured limit. */
 export class BodyTooLargeError extends InvalidRequestError {
@@ -97,4 +97,24 @@ export function readBody(request: IncomingMessage, options: ReadBodyOptions): Pr
     signal?.addEventListener('abort', onAbort, { once: true });
     armIdle();
   });
+}
+
+/**
+ * Reads the body as `readBody` does and parses it as JSON: a body that is not JSON is an
+ * `InvalidRequestError` naming `body`, and one nested past core's `maxJsonDepth` is refused before
+ * anything that recurses walks it (JSON.parse takes any nesting).
+ */
+export async function readJsonBody(request: IncomingMessage, options: ReadBodyOptions): Promise<unknown> {
+  const body = await readBody(request, options);
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new InvalidRequestError({
+      field: 'body',
+      message: `Request body is not valid JSON: ${(error as Error).message}`,
+    });
+  }
+  checkJsonDepth(json);
+  return json;
 }

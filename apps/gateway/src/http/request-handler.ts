@@ -7,7 +7,6 @@ import {
   type CallOptions,
   type ChatResponse,
   type Clock,
-  checkJsonDepth,
   InvalidRequestError,
   type Logger,
   NotFoundError,
@@ -38,7 +37,7 @@ import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
 import { forwardableHeaders, passesThrough, wireFormatOf } from './forward-headers.js';
 import { safeHeaderValue } from './header-value.js';
-import { readBody } from './read-body.js';
+import { readJsonBody } from './read-body.js';
 
 export interface RequestHandlerOptions {
   bulwark: Bulwark;
@@ -273,24 +272,13 @@ export function createRequestHandler(
           });
         }
       }
-      const body = await readBody(request, {
+      const json = await readJsonBody(request, {
         limit: bodyLimit,
         idleTimeoutMs: options.bodyIdleTimeoutMs ?? 0,
         totalTimeoutMs: options.requestTimeoutMs ?? 0,
         ...(options.clock ? { clock: options.clock } : {}),
         signal: controller.signal,
       });
-      let json: unknown;
-      try {
-        json = JSON.parse(body.toString('utf8'));
-      } catch (error) {
-        throw new InvalidRequestError({
-          field: 'body',
-          message: `Request body is not valid JSON: ${(error as Error).message}`,
-        });
-      }
-      // JSON.parse takes any nesting; what walks the body later recurses. Bound it first.
-      checkJsonDepth(json);
       parsed = format.parse(json);
       model = parsed.request.model;
       if (allowed && !allowed(model, bulwark))

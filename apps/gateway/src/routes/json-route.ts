@@ -5,14 +5,13 @@ import {
   type BulwarkError,
   type CallOptions,
   type Clock,
-  checkJsonDepth,
   InvalidRequestError,
   PermissionDeniedError,
   toBulwarkError,
 } from '@bulwark/core';
 import type { ClientFormat } from '../formats/client-format.js';
 import type { ApiKeyChecker, KeyIdentity, PriorityRange } from '../http/api-keys.js';
-import { readBody } from '../http/read-body.js';
+import { readJsonBody } from '../http/read-body.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RequestLog } from '../request-log/request-log.js';
 
@@ -103,23 +102,13 @@ export async function runJsonRoute(
         });
       }
     }
-    const body = await readBody(request, {
+    const json = await readJsonBody(request, {
       limit: host.bodyLimit,
       idleTimeoutMs: host.bodyIdleTimeoutMs ?? 0,
       totalTimeoutMs: host.requestTimeoutMs ?? 0,
       ...(host.clock ? { clock: host.clock } : {}),
       signal: controller.signal,
     });
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw new InvalidRequestError({
-        field: 'body',
-        message: `Request body is not valid JSON: ${(error as Error).message}`,
-      });
-    }
-    checkJsonDepth(json);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       throw new InvalidRequestError({ field: 'body', message: 'Request body must be a JSON object' });
     }
