@@ -26,7 +26,8 @@ beforeAll(async () => {
       '  warm: [{ provider: warm, model: gpt-4o }]',
       'retry: false',
       // One idiom for every section that keeps state: store: { plugin, url, prefix }.
-      `cache: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}cache:" }, ttlSeconds: 60 }`,
+      // A lookup slower than its budget is a miss by design; on a loaded CI machine 50 ms is not enough.
+      `cache: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}cache:", lookupTimeoutMs: 2000 }, ttlSeconds: 60 }`,
       `limiter: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}", failMode: closed }, maxWaitMs: 0 }`,
       `breaker: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, failureThreshold: 50 }`,
       `budget: { store: { plugin: redis, url: "${redis.url}", prefix: "${redis.prefix}" }, budgets: [{ scope: global, window: day, limitUsd: 100 }] }`,
@@ -73,8 +74,20 @@ describe('two gateway processes sharing Redis', () => {
     for (const client of [first!, second!]) await ask(client, 'warm up', 'warm');
     upstream.reset();
 
+    const cached = async () => {
+      const admin = new Redis(redis.url);
+      try {
+        return (await admin.keys(`${redis.prefix}cache:*`)).length;
+      } finally {
+        admin.disconnect();
+      }
+    };
+    const before = await cached();
     const miss = await ask(first!, 'shared question');
     expect(miss.response.headers.get('x-bulwark-cache')).toBe('miss');
+    // The answer is stored in the background after it is sent: wait until the entry is in Redis.
+    for (let wait = 0; (await cached()) === before && wait < 100; wait += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const hit = await ask(second!, 'shared question');
     expect(hit.response.headers.get('x-bulwark-cache')).toBe('hit');
     expect(hit.data.choices[0]!.message.content).toBe('echo: shared question');
