@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import { InvalidRequestError } from '@bulwark/core';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { AuthenticationError, InvalidRequestError, PermissionDeniedError } from '@bulwark/core';
 import { keyDigestOf, priorityBounds } from '../config/config-schema.js';
 import { createModelAllowlist, type ModelAllowlist } from '../keys/model-allowlist.js';
 
@@ -150,4 +150,40 @@ export function priorityFor(
     });
   }
   return value;
+}
+
+/** Who calls a /v1 route, as far as its key says: nothing is known or limited when auth is off. */
+export interface ApiCaller {
+  tenant?: string;
+  priorityRange?: PriorityRange;
+  allowed?: KeyIdentity['models'];
+}
+
+/**
+ * Checks the key of a call to `path`: throws `AuthenticationError` (401) without a valid key and
+ * `PermissionDeniedError` (403) for a key without the `api` role. The body is drained before either,
+ * so the connection stays usable.
+ */
+export function authorizeApiCall(
+  auth: ApiKeyChecker | undefined,
+  request: IncomingMessage,
+  path: string,
+): ApiCaller {
+  if (!auth) return {};
+  const identity = auth.identify(request.headers);
+  if (identity === undefined) {
+    request.resume();
+    throw new AuthenticationError({
+      local: true,
+      message: 'Invalid or missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
+    });
+  }
+  if (!identity.roles.has('api')) {
+    request.resume();
+    throw new PermissionDeniedError({
+      local: true,
+      message: `This key may not call ${path}: its roles do not include "api"`,
+    });
+  }
+  return { tenant: identity.tenant, priorityRange: identity.priority, allowed: identity.models };
 }

@@ -32,7 +32,7 @@ import { serveEmbeddings } from '../routes/embeddings.js';
 import { type JsonRouteHost, runJsonRoute } from '../routes/json-route.js';
 import type { ResponsePinStore } from '../routes/response-pins.js';
 import { serveResponses } from '../routes/responses.js';
-import { type ApiKeyChecker, type KeyIdentity, type PriorityRange, priorityFor } from './api-keys.js';
+import { type ApiKeyChecker, authorizeApiCall, type PriorityRange, priorityFor } from './api-keys.js';
 import { createBrowserGuard } from './browser-guard.js';
 import { httpStatusFor } from './error-status.js';
 import { forwardableHeaders, passesThrough, wireFormatOf } from './forward-headers.js';
@@ -248,30 +248,12 @@ export function createRequestHandler(
       format.name,
     );
     try {
-      let tenant: string | undefined;
-      let priorityRange: PriorityRange | undefined;
-      let allowed: KeyIdentity['models'];
-      if (auth) {
-        const identity = auth.identify(request.headers);
-        allowed = identity?.models;
-        tenant = identity?.roles.has('api') ? identity.tenant : undefined;
-        priorityRange = identity?.priority;
-        if (identity && tenant === undefined) {
-          request.resume();
-          throw new PermissionDeniedError({
-            local: true,
-            message: `This key may not call ${format.name === 'openai' ? '/v1/chat/completions' : '/v1/messages'}: its roles do not include "api"`,
-          });
-        }
-        if (logged) logged.tenant = tenant;
-        if (tenant === undefined) {
-          request.resume();
-          throw new AuthenticationError({
-            local: true,
-            message: 'Invalid or missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
-          });
-        }
-      }
+      const { tenant, priorityRange, allowed } = authorizeApiCall(
+        auth,
+        request,
+        format.name === 'openai' ? '/v1/chat/completions' : '/v1/messages',
+      );
+      if (logged) logged.tenant = tenant;
       const json = await readJsonBody(request, {
         limit: bodyLimit,
         idleTimeoutMs: options.bodyIdleTimeoutMs ?? 0,

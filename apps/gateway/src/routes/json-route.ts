@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  AuthenticationError,
   type Bulwark,
   type BulwarkError,
   type CallOptions,
@@ -10,7 +9,7 @@ import {
   toBulwarkError,
 } from '@bulwark/core';
 import type { ClientFormat } from '../formats/client-format.js';
-import type { ApiKeyChecker, KeyIdentity, PriorityRange } from '../http/api-keys.js';
+import { type ApiKeyChecker, authorizeApiCall, type PriorityRange } from '../http/api-keys.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RequestLog } from '../request-log/request-log.js';
@@ -78,30 +77,8 @@ export async function runJsonRoute(
   if (host.isDraining()) response.setHeader('connection', 'close');
   const logged = host.requestLog?.begin(path, format.name);
   try {
-    let tenant: string | undefined;
-    let priorityRange: PriorityRange | undefined;
-    let allowed: KeyIdentity['models'];
-    if (host.auth) {
-      const identity = host.auth.identify(request.headers);
-      allowed = identity?.models;
-      tenant = identity?.roles.has('api') ? identity.tenant : undefined;
-      if (logged) logged.tenant = tenant;
-      priorityRange = identity?.priority;
-      if (identity && tenant === undefined) {
-        request.resume();
-        throw new PermissionDeniedError({
-          local: true,
-          message: `This key may not call ${path}: its roles do not include "api"`,
-        });
-      }
-      if (tenant === undefined) {
-        request.resume();
-        throw new AuthenticationError({
-          local: true,
-          message: 'Invalid or missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
-        });
-      }
-    }
+    const { tenant, priorityRange, allowed } = authorizeApiCall(host.auth, request, path);
+    if (logged) logged.tenant = tenant;
     const json = await readJsonBody(request, {
       limit: host.bodyLimit,
       idleTimeoutMs: host.bodyIdleTimeoutMs ?? 0,
